@@ -1,0 +1,343 @@
+// numsequence-client: fetches a number sequence, resuming across dropped connections.
+
+#include <unistd.h>
+
+#include <openssl/rand.h>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cxxopts.hpp>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+#include "numsequence/client.hpp"
+#include "numsequence/message.hpp"
+#include "numsequence/state_file.hpp"
+
+namespace {
+
+using namespace numsequence;
+
+constexpr const char* examples = R"(
+Commands:
+  NEW [N] PORT      start a session of N numbers (random 1-65535 if N is left out)
+  CONTINUE PORT     continue the session in the state file
+
+Examples:
+  numsequence-client NEW 5 5000 --client_id 123e4567-e89b-12d3-a456-426614174000
+  numsequence-client NEW 65535 5000 --batch-size 1000
+  numsequence-client CONTINUE 5000 --verbose
+  numsequence-client NEW 100 5000 --json
+
+Exit status: 0 checksum valid, 1 checksum mismatch, 2 usage error or bad state file,
+3 the server refused (ERR), 4 gave up after --retries failed attempts (resume with CONTINUE).
+)";
+
+enum class command_kind { new_session, continue_session };
+
+struct parsed_command {
+  command_kind kind = command_kind::new_session;
+  std::optional<std::uint32_t> n;
+  std::optional<client_id> id;
+  std::uint32_t batch = 5;
+  std::uint16_t port = 0;
+  client_options options;
+  bool verbose = false;
+  bool json = false;
+};
+
+std::uint32_t parse_count(const std::string& text) {
+  const auto n = cli::parse_unsigned<std::uint32_t>(text);
+  if (!n || *n > max_count) {
+    throw cli::usage_error("invalid N '" + text + "' (expected a whole number from 0 to 65535)");
+  }
+  return *n;
+}
+
+parsed_command parse_command_line(int argc, char** argv) {
+  cxxopts::Options options("numsequence-client",
+                           "Fetches a number sequence from a numsequence server, resuming "
+                           "across dropped connections, and checks its checksum.");
+  options.custom_help("[options]");
+  options.positional_help("NEW [N] PORT | CONTINUE PORT");
+  // clang-format off
+  options.add_options()
+    ("command", "NEW or CONTINUE", cxxopts::value<std::string>())
+    ("arguments", "N and PORT", cxxopts::value<std::vector<std::string>>())
+    ("client_id", "session id, a UUID (default: a random version-4 UUID)",
+     cxxopts::value<std::string>())
+    ("host", "server address", cxxopts::value<std::string>()->default_value("127.0.0.1"))
+    ("batch-size", "numbers per batch (NEW only), 1-65535",
+     cxxopts::value<std::string>()->default_value("5"))
+    ("state-file", "where progress is kept",
+     cxxopts::value<std::string>()->default_value(".numsequence-client-state"))
+    ("retries", "consecutive failed connection attempts before giving up",
+     cxxopts::value<std::string>()->default_value("10"))
+    ("pipeline", "RECV requests in flight (default 16; 1 with --verbose)",
+     cxxopts::value<std::string>())
+    ("timeout", "seconds without an answer before a connection counts as lost",
+     cxxopts::value<std::string>()->default_value("10"))
+    ("v,verbose", "print the protocol transcript, as the reference client does")
+    ("json", "print one JSON object with the outcome instead of text")
+    ("h,help", "show this help")
+    ("version", "show the version");
+  // clang-format on
+  options.parse_positional({"command", "arguments"});
+
+  cxxopts::ParseResult args;
+  try {
+    args = options.parse(argc, argv);
+  } catch (const cxxopts::exceptions::exception& e) {
+    std::string message = e.what();
+    for (int i = 1; i < argc; ++i) {
+      const std::string_view a = argv[i];
+      if (a.size() > 1 && a[0] == '-' && a[1] >= '0' && a[1] <= '9') {
+        message = "invalid N '" + std::string(a) + "' (expected a whole number from 0 to 65535)";
+      }
+    }
+    throw cli::usage_error(message);
+  }
+  if (args.count("help")) {
+    std::cout << options.help() << examples;
+    std::exit(0);
+  }
+  if (args.count("version")) {
+    std::cout << "numsequence-client " << NUMSEQUENCE_VERSION << '\n';
+    std::exit(0);
+  }
+  if (!args.count("command"))
+    throw cli::usage_error("missing command (NEW or CONTINUE)");
+
+  parsed_command cmd;
+  const auto command = args["command"].as<std::string>();
+  const auto rest = args.count("arguments") ? args["arguments"].as<std::vector<std::string>>()
+                                            : std::vector<std::string>{};
+  if (command == "NEW") {
+    cmd.kind = command_kind::new_session;
+    if (rest.size() == 2) {
+      cmd.n = parse_count(rest[0]);
+    } else if (rest.size() != 1) {
+      throw cli::usage_error("NEW takes [N] PORT");
+    }
+    cmd.port = cli::parse_port(rest.back());
+  } else if (command == "CONTINUE") {
+    cmd.kind = command_kind::continue_session;
+    if (rest.size() != 1)
+      throw cli::usage_error("CONTINUE takes PORT");
+    cmd.port = cli::parse_port(rest[0]);
+    if (args.count("client_id") || args.count("batch-size")) {
+      throw cli::usage_error(
+          "--client_id and --batch-size belong to NEW; CONTINUE reads them "
+          "from the state file");
+    }
+  } else {
+    throw cli::usage_error("unknown command '" + command + "' (expected NEW or CONTINUE)");
+  }
+
+  if (args.count("client_id")) {
+    cmd.id = client_id::parse(args["client_id"].as<std::string>());
+    if (!cmd.id) {
+      throw cli::usage_error(
+          "invalid --client_id (expected a UUID such as "
+          "123e4567-e89b-12d3-a456-426614174000)");
+    }
+  }
+  const auto batch = cli::parse_unsigned<std::uint32_t>(args["batch-size"].as<std::string>());
+  if (!batch || *batch == 0 || *batch > max_batch) {
+    throw cli::usage_error("invalid --batch-size (expected 1-65535)");
+  }
+  cmd.batch = *batch;
+  cmd.verbose = args.count("verbose") > 0;
+  cmd.json = args.count("json") > 0;
+
+  auto& o = cmd.options;
+  o.servers.push_back({args["host"].as<std::string>(), cmd.port});
+  o.state_file = args["state-file"].as<std::string>();
+  const auto retries = cli::parse_unsigned<unsigned>(args["retries"].as<std::string>());
+  if (!retries || *retries > 1000)
+    throw cli::usage_error("invalid --retries (expected 0-1000)");
+  o.retries = *retries;
+  // The reference's transcript is strictly request/response; keep its order when asked for it.
+  o.pipeline = cmd.verbose ? 1 : 16;
+  if (args.count("pipeline")) {
+    const auto depth = cli::parse_unsigned<unsigned>(args["pipeline"].as<std::string>());
+    if (!depth || *depth == 0 || *depth > 4096) {
+      throw cli::usage_error("invalid --pipeline (expected 1-4096)");
+    }
+    o.pipeline = *depth;
+  }
+  o.io_timeout = cli::parse_seconds("timeout", args["timeout"].as<std::string>());
+  if (o.io_timeout == o.io_timeout.zero())
+    throw cli::usage_error("--timeout must be above 0");
+  return cmd;
+}
+
+std::string json_string(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+const char* outcome_name(client_outcome o) {
+  switch (o) {
+    case client_outcome::valid:
+      return "valid";
+    case client_outcome::mismatch:
+      return "mismatch";
+    case client_outcome::usage:
+      return "usage";
+    case client_outcome::refused:
+      return "refused";
+    case client_outcome::gave_up:
+      return "gave_up";
+  }
+  return "unknown";
+}
+
+void print_json(const client_result& r, const parsed_command& cmd) {
+  std::ostringstream out;
+  out << "{\"client_id\":" << json_string(r.id.view()) << ",\"n\":" << r.n
+      << ",\"batch\":" << r.batch << ",\"outcome\":\"" << outcome_name(r.outcome) << '"';
+  if (r.checksum) {
+    out << ",\"sum\":" << r.sum << ",\"checksum\":\"" << to_hex(*r.checksum)
+        << "\",\"server_checksum\":\"" << to_hex(*r.server_checksum)
+        << "\",\"valid\":" << (r.outcome == client_outcome::valid ? "true" : "false");
+  }
+  if (!r.error.empty())
+    out << ",\"error\":" << json_string(r.error);
+  out << ",\"reconnects\":" << r.reconnects
+      << ",\"state_file\":" << json_string(cmd.options.state_file.string()) << "}\n";
+  std::cout << out.str() << std::flush;
+}
+
+/// A one-line progress bar on stderr, redrawn at most ten times a second.
+class progress_bar {
+ public:
+  void update(std::uint32_t done, std::uint32_t total) {
+    const auto now = std::chrono::steady_clock::now();
+    if (done != total && now - last_ < std::chrono::milliseconds(100))
+      return;
+    last_ = now;
+    constexpr int width = 40;
+    const int filled = static_cast<int>(std::uint64_t{done} * width / std::max(total, 1u));
+    std::fprintf(stderr, "\r[%.*s%*s] %3u%% %u/%u batches", filled,
+                 "########################################", width - filled, "",
+                 static_cast<unsigned>(std::uint64_t{done} * 100 / std::max(total, 1u)), done,
+                 total);
+    shown_ = true;
+  }
+  ~progress_bar() {
+    if (shown_)
+      std::fputs("\r\033[K", stderr);
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_{};
+  bool shown_ = false;
+};
+
+std::uint32_t random_count() {
+  std::uint32_t value = 0;
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(&value), sizeof value) != 1) {
+    throw std::runtime_error("the OS random source failed");
+  }
+  return 1 + value % max_count;
+}
+
+int run(parsed_command& cmd) {
+  std::optional<progress_bar> bar;
+  if (cmd.verbose) {
+    cmd.options.on_transcript = [](std::string_view line) { std::cout << line << '\n'; };
+    cmd.options.on_note = [](std::string_view line) { std::cerr << line << '\n'; };
+  } else if (!cmd.json && ::isatty(STDERR_FILENO)) {
+    bar.emplace();
+    cmd.options.on_progress = [&bar](std::uint32_t done, std::uint32_t total) {
+      if (total >= 100)
+        bar->update(done, total);
+    };
+  }
+
+  client_result result;
+  if (cmd.kind == command_kind::new_session) {
+    const client_id id = cmd.id ? *cmd.id : client_id::random();
+    if (!cmd.n) {
+      cmd.n = random_count();
+      if (!cmd.json)
+        std::cout << "N not given: requesting " << *cmd.n << " numbers\n";
+    }
+    result = run_new_session(id, *cmd.n, cmd.batch, cmd.options);
+  } else {
+    result = run_continue_session(cmd.options);
+  }
+  bar.reset();
+
+  if (cmd.json) {
+    print_json(result, cmd);
+    return static_cast<int>(result.outcome);
+  }
+  switch (result.outcome) {
+    case client_outcome::valid:
+    case client_outcome::mismatch:
+      std::cout << "The SUM of numbers is: " << result.sum << '\n';
+      if (result.outcome == client_outcome::valid) {
+        std::cout << "Checksum (" << to_hex(*result.checksum) << ") is valid!\n";
+      } else {
+        std::cout << "Checksum calculated(" << to_hex(*result.checksum)
+                  << ") does not match received (" << to_hex(*result.server_checksum) << ")\n";
+      }
+      break;
+    case client_outcome::refused:
+      std::cerr << "numsequence-client: the server refused: " << result.error << '\n';
+      break;
+    case client_outcome::gave_up:
+      std::cerr << "numsequence-client: " << result.error << ".\nProgress is kept in "
+                << cmd.options.state_file.string() << "; resume with: numsequence-client CONTINUE "
+                << cmd.port << '\n';
+      break;
+    case client_outcome::usage:
+      break;
+  }
+  std::cout << std::flush;
+  return static_cast<int>(result.outcome);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  parsed_command cmd;
+  try {
+    cmd = parse_command_line(argc, argv);
+  } catch (const cli::usage_error& e) {
+    std::cerr << "numsequence-client: " << e.what() << "\nTry 'numsequence-client --help'.\n";
+    return 2;
+  }
+  try {
+    return run(cmd);
+  } catch (const state_file_error& e) {
+    std::cerr << "numsequence-client: " << e.what() << '\n';
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "numsequence-client: " << e.what() << '\n';
+    return 4;
+  }
+}

@@ -1,0 +1,23 @@
+# Every dependency comes from a Debian 12 package; see README.md for the list.
+find_package(Threads REQUIRED)
+find_package(OpenSSL 3 REQUIRED)
+
+# Asio (standalone, header-only) ships no CMake config: wrap it in a target.
+find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
+if(NOT TARGET asio::asio)
+  add_library(asio::asio INTERFACE IMPORTED)
+  target_include_directories(asio::asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
+  target_compile_definitions(asio::asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    # Asio 1.22 does not detect coroutine support on clang with libstdc++.
+    target_compile_definitions(asio::asio INTERFACE ASIO_HAS_CO_AWAIT=1 ASIO_HAS_STD_COROUTINE=1)
+  endif()
+  target_link_libraries(asio::asio INTERFACE Threads::Threads)
+endif()
+
+if(NUMSEQUENCE_BUILD_APPS OR NUMSEQUENCE_BUILD_TESTS)
+  find_package(cxxopts 3.1 CONFIG REQUIRED)
+endif()
+if(NUMSEQUENCE_BUILD_TESTS)
+  find_package(doctest 2.4 CONFIG REQUIRED)
+endif()

@@ -1,0 +1,75 @@
+#pragma once
+/// @brief The numsequence TCP server: one coroutine per connection over a session_store.
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "numsequence/session_store.hpp"
+
+namespace numsequence {
+
+/// @brief Everything the server's command line sets (spec §6). Zero durations turn a timer off.
+struct server_config {
+  using duration = std::chrono::steady_clock::duration;
+
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;                              ///< 0: the OS picks a free port
+  duration session_timeout = std::chrono::seconds(1);  ///< from accept to close
+  duration idle_timeout = std::chrono::seconds(10);    ///< without a complete message
+  duration interval = duration::zero();                ///< wait before each NUM reply
+  bool test_mode = false;
+  std::size_t max_message = 256;  ///< longest message accepted, without its `;`
+  /// Derive normal-mode seeds from this and the client id instead of the OS's random
+  /// source, so that servers given the same value produce the same sequences.
+  std::optional<std::uint64_t> fixed_seed;
+};
+
+namespace detail {
+class server_connection;
+}
+
+/// @brief Seed for a normal-mode session: random, or derived from `fixed_seed` and the id.
+std::uint64_t make_session_seed(const std::optional<std::uint64_t>& fixed_seed,
+                                const client_id& id);
+
+/// @brief Accepts connections and serves the protocol on them.
+///
+/// Lifetime: the io_context, the store and the server must outlive every
+/// connection; run the io_context until stop() has reported completion through
+/// its callback before destroying them. Single-threaded: all connections and the
+/// acceptor run on the io_context given at construction.
+class server {
+ public:
+  /// @brief Binds and listens; throws std::system_error if the address cannot be bound.
+  server(asio::io_context& io, server_config config, session_store& store);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// @brief The bound address (the real port when config.port was 0).
+  asio::ip::tcp::endpoint local_endpoint() const;
+
+  /// @brief Starts accepting.
+  void start();
+
+  /// @brief Stops accepting and closes every connection, letting replies being written
+  /// finish. `on_stopped` runs once the last connection has ended.
+  void stop(std::function<void()> on_stopped);
+
+  /// @brief Connections open now.
+  std::size_t connection_count() const noexcept;
+
+ private:
+  friend class detail::server_connection;
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace numsequence

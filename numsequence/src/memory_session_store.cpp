@@ -1,0 +1,150 @@
+#include "numsequence/memory_session_store.hpp"
+
+#include <utility>
+
+namespace numsequence {
+
+memory_session_store::memory_session_store(asio::any_io_executor executor,
+                                           clock::duration purge_after,
+                                           std::function<void(const client_id&)> on_purge)
+    : purge_after_(purge_after), on_purge_(std::move(on_purge)), timer_(std::move(executor)) {}
+
+memory_session_store::~memory_session_store() {
+  timer_.cancel();
+}
+
+bool memory_session_store::expired(const entry& e, clock::time_point now) const noexcept {
+  return !e.live && e.expires <= now;
+}
+
+asio::awaitable<store_status> memory_session_store::async_create(const session_record& record,
+                                                                 lease_id lease) {
+  std::lock_guard lock(mutex_);
+  auto [it, inserted] = sessions_.try_emplace(record.sequence.id);
+  if (!inserted) {
+    // An expired record the timer has not collected yet is as good as gone.
+    if (!expired(it->second, clock::now()))
+      co_return store_status::already_exists;
+    ++it->second.generation;  // its heap entry is now stale
+  }
+  entry& e = it->second;
+  e.record = record;
+  e.record.completed_checksum.reset();
+  e.lease = lease;
+  e.live = true;
+  co_return store_status::ok;
+}
+
+asio::awaitable<attach_result> memory_session_store::async_attach(const client_id& id,
+                                                                  lease_id lease) {
+  std::lock_guard lock(mutex_);
+  attach_result result;
+  auto it = sessions_.find(id);
+  if (it == sessions_.end() || expired(it->second, clock::now())) {
+    result.status = store_status::not_found;
+    co_return result;
+  }
+  entry& e = it->second;
+  result.status = store_status::ok;
+  result.record = e.record;
+  // A completion record is immutable and keeps the expiry FIN gave it.
+  if (!e.record.completed()) {
+    if (e.live)
+      result.previous_lease = e.lease;
+    e.lease = lease;
+    e.live = true;
+    ++e.generation;  // stops the purge clock: the pending deadline no longer matches
+  }
+  co_return result;
+}
+
+asio::awaitable<void> memory_session_store::async_park(const client_id& id, lease_id lease) {
+  std::lock_guard lock(mutex_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end())
+    co_return;
+  entry& e = it->second;
+  // Only the attachment that holds the session parks it: a connection that lost a
+  // takeover must not start the clock under the connection that won it.
+  if (!e.live || e.lease != lease || e.record.completed())
+    co_return;
+  e.live = false;
+  start_clock(id, e, clock::now());
+  co_return;
+}
+
+asio::awaitable<store_status> memory_session_store::async_complete(const client_id& id,
+                                                                   lease_id /*lease*/,
+                                                                   const md5_digest& checksum) {
+  std::lock_guard lock(mutex_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end())
+    co_return store_status::not_found;
+  entry& e = it->second;
+  // Completion is accepted from any attachment: the checksum is a pure function of
+  // the session, so whoever computes it records the same value.
+  if (e.record.completed())
+    co_return store_status::ok;
+  e.record.completed_checksum = checksum;
+  e.live = false;
+  start_clock(id, e, clock::now());
+  co_return store_status::ok;
+}
+
+std::size_t memory_session_store::size() const {
+  std::lock_guard lock(mutex_);
+  return sessions_.size();
+}
+
+void memory_session_store::start_clock(const client_id& id, entry& e, clock::time_point now) {
+  e.expires = now + purge_after_;
+  ++e.generation;
+  deadlines_.push({e.expires, id, e.generation});
+  arm_timer();
+}
+
+void memory_session_store::arm_timer() {
+  if (deadlines_.empty())
+    return;
+  const auto next = deadlines_.top().when;
+  // Deadlines only ever move later for a fixed purge window, so the timer is
+  // re-armed only when a nearer deadline appears (or after it fires).
+  if (next >= armed_for_)
+    return;
+  armed_for_ = next;
+  timer_.expires_at(next);
+  timer_.async_wait([this](std::error_code ec) {
+    // Aborted waits come from re-arming or from the destructor: touch nothing.
+    if (ec)
+      return;
+    collect_expired();
+  });
+}
+
+void memory_session_store::collect_expired() {
+  std::vector<client_id> purged;
+  {
+    std::lock_guard lock(mutex_);
+    armed_for_ = clock::time_point::max();
+    const auto now = clock::now();
+    while (!deadlines_.empty() && deadlines_.top().when <= now) {
+      const deadline d = deadlines_.top();
+      deadlines_.pop();
+      auto it = sessions_.find(d.id);
+      // A stale deadline (the session was reattached, re-parked or replaced) is skipped.
+      if (it == sessions_.end() || it->second.generation != d.generation ||
+          !expired(it->second, now)) {
+        continue;
+      }
+      sessions_.erase(it);
+      purged.push_back(d.id);
+    }
+    arm_timer();
+  }
+  if (on_purge_) {
+    for (const auto& id : purged)
+      on_purge_(id);
+  }
+}
+
+}  // namespace numsequence

@@ -1,0 +1,125 @@
+#include "numsequence/sequence.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "numsequence/philox.hpp"
+#include "numsequence/python_random.hpp"
+
+namespace numsequence {
+namespace {
+
+constexpr std::array<std::uint32_t, 2> philox_key(std::uint64_t seed) noexcept {
+  return {static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)};
+}
+
+// Numbers [begin, end) of a normal-mode sequence, handed to sink one at a time.
+// One Philox block serves four consecutive numbers, so blocks are not recomputed.
+template <typename Sink>
+void for_each_normal(std::uint64_t seed, std::uint32_t begin, std::uint32_t end, Sink&& sink) {
+  const auto key = philox_key(seed);
+  std::uint32_t i = begin;
+  while (i < end) {
+    const auto block = philox4x32_10({i / 4, 0, 0, 0}, key);
+    for (std::uint32_t w = i % 4; w < 4 && i < end; ++w, ++i)
+      sink(block[w]);
+  }
+}
+
+}  // namespace
+
+std::uint32_t normal_number(std::uint64_t seed, std::uint32_t i) noexcept {
+  return philox4x32_10({i / 4, 0, 0, 0}, philox_key(seed))[i % 4];
+}
+
+struct sequence_generator::test_cursor {
+  explicit test_cursor(const client_id& id) : rng(id.view()) {}
+
+  // Back to number 0 (re-seeding is cheaper than keeping a copy of the seeded state).
+  void rewind(const client_id& id) {
+    rng = python_random(id.view());
+    position = 0;
+  }
+
+  python_random rng;
+  std::uint32_t position = 0;  // index of the number rng yields next
+  // The batch out_ holds, so a repeated RECV (a client that lost the reply)
+  // does not replay the whole sequence.
+  std::optional<std::uint32_t> held_batch;
+};
+
+sequence_generator::sequence_generator(const sequence_params& params) : params_(params) {
+  if (params_.batch == 0)
+    throw std::invalid_argument("sequence batch size must be at least 1");
+  if (params_.mode == sequence_mode::test)
+    test_ = std::make_unique<test_cursor>(params_.id);
+}
+
+sequence_generator::~sequence_generator() = default;
+sequence_generator::sequence_generator(sequence_generator&&) noexcept = default;
+sequence_generator& sequence_generator::operator=(sequence_generator&&) noexcept = default;
+
+std::span<const std::uint32_t> sequence_generator::batch(std::uint32_t k) {
+  if (k >= params_.batch_count()) {
+    throw std::out_of_range("batch index " + std::to_string(k) + " is not below " +
+                            std::to_string(params_.batch_count()));
+  }
+  // k < batch_count() keeps both bounds within n, so they fit in uint32.
+  const auto begin = static_cast<std::uint32_t>(std::uint64_t{k} * params_.batch);
+  const auto end = static_cast<std::uint32_t>(
+      std::min<std::uint64_t>(params_.n, std::uint64_t{begin} + params_.batch));
+
+  if (params_.mode == sequence_mode::normal) {
+    out_.clear();
+    for_each_normal(params_.seed, begin, end, [this](std::uint32_t v) { out_.push_back(v); });
+    return out_;
+  }
+
+  // A moved-from generator has lost its cursor; rebuild it rather than crash.
+  if (!test_)
+    test_ = std::make_unique<test_cursor>(params_.id);
+  test_cursor& cursor = *test_;
+  if (cursor.held_batch == k)
+    return out_;
+
+  if (begin < cursor.position)
+    cursor.rewind(params_.id);
+  // randint rejects draws, so the numbers before begin must be drawn to get there.
+  for (; cursor.position < begin; ++cursor.position)
+    cursor.rng.randint_0_100();
+  out_.clear();
+  for (; cursor.position < end; ++cursor.position)
+    out_.push_back(cursor.rng.randint_0_100());
+  cursor.held_batch = k;
+  return out_;
+}
+
+std::vector<std::uint32_t> whole_sequence(const sequence_params& params) {
+  std::vector<std::uint32_t> numbers;
+  numbers.reserve(params.n);
+  if (params.mode == sequence_mode::normal) {
+    for_each_normal(params.seed, 0, params.n, [&](std::uint32_t v) { numbers.push_back(v); });
+  } else {
+    python_random rng(params.id.view());
+    for (std::uint32_t i = 0; i < params.n; ++i)
+      numbers.push_back(rng.randint_0_100());
+  }
+  return numbers;
+}
+
+md5_digest sequence_checksum(const sequence_params& params) {
+  list_checksum sum;
+  if (params.mode == sequence_mode::normal) {
+    for_each_normal(params.seed, 0, params.n, [&](std::uint32_t v) { sum.add(v); });
+  } else {
+    // One forward pass: the generator is never rewound and no list is kept.
+    python_random rng(params.id.view());
+    for (std::uint32_t i = 0; i < params.n; ++i)
+      sum.add(rng.randint_0_100());
+  }
+  return sum.finish();
+}
+
+}  // namespace numsequence

@@ -1,0 +1,449 @@
+#include "numsequence/server.hpp"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <exception>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "numsequence/codec.hpp"
+#include "numsequence/error.hpp"
+#include "numsequence/frame_decoder.hpp"
+#include "numsequence/log.hpp"
+#include "numsequence/session_rules.hpp"
+
+namespace numsequence {
+namespace {
+
+using asio::ip::tcp;
+using clock = std::chrono::steady_clock;
+constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
+
+// Replies of pipelined requests are gathered and written together; past this
+// size they are written before more requests are processed, which bounds the
+// output buffer and lets TCP backpressure stop a client that never reads.
+constexpr std::size_t flush_threshold = 64 * 1024;
+
+std::uint64_t splitmix64(std::uint64_t x) noexcept {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+std::uint64_t random_uint64() {
+  std::uint64_t value = 0;
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(&value), sizeof value) != 1) {
+    throw std::runtime_error("the OS random source failed (RAND_bytes)");
+  }
+  return value;
+}
+
+clock::time_point deadline_after(clock::duration d) {
+  return d > clock::duration::zero() ? clock::now() + d : clock::time_point::max();
+}
+
+}  // namespace
+
+std::uint64_t make_session_seed(const std::optional<std::uint64_t>& fixed_seed,
+                                const client_id& id) {
+  if (!fixed_seed)
+    return random_uint64();
+  // FNV-1a over the id text, then mixed with the fixed seed: stable across
+  // processes and machines, unlike std::hash.
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (char c : id.view()) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return splitmix64(*fixed_seed ^ splitmix64(h));
+}
+
+namespace detail {
+class server_connection;
+}
+using detail::server_connection;
+
+struct server::impl : std::enable_shared_from_this<server::impl> {
+  impl(asio::io_context& io_context, server_config cfg, session_store& s)
+      : io(io_context), config(std::move(cfg)), store(s), acceptor(io_context) {}
+
+  asio::io_context& io;
+  server_config config;
+  session_store& store;
+  tcp::acceptor acceptor;
+  asio::steady_timer accept_backoff{io};
+  bool stopping = false;
+  std::function<void()> on_stopped;
+  std::unordered_set<server_connection*> connections;
+  // Which local connection a session is live on, to close it on takeover.
+  std::unordered_map<client_id, server_connection*> owners;
+  // Leases are unique per server instance and per attachment.
+  std::uint64_t lease_prefix = random_uint64() << 32;
+  std::uint32_t next_lease = 0;
+
+  lease_id new_lease() { return lease_prefix | ++next_lease; }
+
+  asio::awaitable<void> accept_loop();
+  void connection_ended(server_connection* c);
+};
+
+namespace detail {
+
+/// One client connection: reads requests, runs them through connection_rules, writes
+/// the replies in order. A watchdog coroutine beside it enforces the session and
+/// idle timers by closing the socket, which ends any read in progress.
+class server_connection {
+ public:
+  server_connection(std::shared_ptr<server::impl> srv, tcp::socket socket)
+      : server_(std::move(srv)),
+        socket_(std::move(socket)),
+        watchdog_(socket_.get_executor()),
+        pause_(socket_.get_executor()),
+        decoder_(server_->config.max_message),
+        rules_(session_policy{server_->config.test_mode,
+                              [fixed = server_->config.fixed_seed](const client_id& id) {
+                                return make_session_seed(fixed, id);
+                              }},
+               server_->new_lease()),
+        input_(std::max<std::size_t>(4096, 2 * server_->config.max_message + 2)) {
+    session_deadline_ = deadline_after(server_->config.session_timeout);
+    idle_deadline_ = deadline_after(server_->config.idle_timeout);
+  }
+
+  static asio::awaitable<void> run(std::shared_ptr<server_connection> self) {
+    asio::co_spawn(self->socket_.get_executor(), watch(self), asio::detached);
+    try {
+      co_await self->serve();
+    } catch (const std::exception& e) {
+      log(log_level::warning, "connection ended by an unexpected error: ", e.what());
+    }
+    self->close_now();
+    co_await self->release_session();
+    self->server_->connection_ended(self.get());
+  }
+
+  /// Closes once any reply being written is out (session timer, takeover, shutdown).
+  void close_soon(std::string_view why) {
+    if (closed_)
+      return;
+    log(log_level::debug, "closing connection: ", why);
+    if (writing_) {
+      close_after_write_ = true;
+    } else {
+      close_now();
+    }
+  }
+
+  lease_id lease() const noexcept { return rules_.lease(); }
+
+ private:
+  using action = connection_rules::action;
+
+  asio::awaitable<void> serve() {
+    for (;;) {
+      // Handle every complete message already buffered before reading again.
+      while (!closed_) {
+        const std::string_view pending(input_.data() + begin_, end_ - begin_);
+        const frame_result frame = decoder_.consume(pending);
+        if (frame.what == frame_result::kind::need_more) {
+          begin_ += frame.consumed;
+          break;
+        }
+        if (frame.what == frame_result::kind::error) {
+          rules_.on_decode_error(frame.error, output_);
+          co_await flush();
+          co_return;
+        }
+        begin_ += frame.consumed;
+        idle_deadline_ = deadline_after(server_->config.idle_timeout);
+
+        client_message message;
+        if (auto ec = parse_client_message(frame.frame, message)) {
+          rules_.on_decode_error(ec, output_);
+          co_await flush();
+          co_return;
+        }
+        if (std::holds_alternative<recv_message>(message) &&
+            server_->config.interval > clock::duration::zero()) {
+          if (!co_await flush())
+            co_return;
+          pause_.expires_after(server_->config.interval);
+          co_await pause_.async_wait(use_nothrow);
+          if (closed_)
+            co_return;
+        }
+        const action next = co_await apply(rules_.on_message(message, output_));
+        if (next == action::close) {
+          co_await flush();
+          co_return;
+        }
+        if (output_.size() >= flush_threshold && !co_await flush())
+          co_return;
+      }
+      if (!co_await flush())
+        co_return;
+
+      // Make room: drop consumed bytes; a partial message moves to the front.
+      if (begin_ == end_) {
+        begin_ = end_ = 0;
+      } else if (begin_ > 0) {
+        std::copy(input_.begin() + static_cast<std::ptrdiff_t>(begin_),
+                  input_.begin() + static_cast<std::ptrdiff_t>(end_), input_.begin());
+        end_ -= begin_;
+        begin_ = 0;
+      }
+      auto [ec, n] = co_await socket_.async_read_some(
+          asio::buffer(input_.data() + end_, input_.size() - end_), use_nothrow);
+      if (ec) {
+        // EOF, resets and our own closes are how connections end; nothing to report.
+        log(log_level::debug, "connection read ended: ", ec.message());
+        co_return;
+      }
+      end_ += n;
+    }
+  }
+
+  /// Runs the store operations the rules ask for until they ask for I/O again.
+  asio::awaitable<action> apply(action next) {
+    for (;;) {
+      switch (next) {
+        case action::create_session: {
+          const auto status =
+              co_await server_->store.async_create(rules_.pending_record(), rules_.lease());
+          next = rules_.on_created(status, output_);
+          if (rules_.owns_session()) {
+            claim_session();
+            const auto& seq = rules_.pending_record().sequence;
+            log(log_level::info, "session ", seq.id.redacted(), " created (n=", seq.n,
+                ", batch=", seq.batch, ")");
+          }
+          break;
+        }
+        case action::attach_session: {
+          const auto result =
+              co_await server_->store.async_attach(rules_.pending_id(), rules_.lease());
+          next = rules_.on_attached(result, output_);
+          if (result.status == store_status::ok) {
+            log(log_level::info, "session ", rules_.pending_id().redacted(), " continued",
+                result.previous_lease != 0 ? " (taken over from another connection)" : "");
+            if (result.previous_lease != 0)
+              take_over(result.previous_lease);
+            if (rules_.owns_session())
+              claim_session();
+          }
+          break;
+        }
+        case action::complete_session: {
+          const auto id = rules_.pending_id();
+          const auto status =
+              co_await server_->store.async_complete(id, rules_.lease(), rules_.pending_checksum());
+          if (status != store_status::ok) {
+            log(log_level::warning, "session ", id.redacted(),
+                " completed but the store could not record it");
+          }
+          next = rules_.on_completed(status, output_);
+          release_ownership(id);
+          log(log_level::info, "session ", id.redacted(), " completed");
+          break;
+        }
+        case action::proceed:
+        case action::close:
+          co_return next;
+      }
+    }
+  }
+
+  void claim_session() {
+    if (auto id = rules_.session_id())
+      server_->owners[*id] = this;
+  }
+
+  void release_ownership(const client_id& id) {
+    auto it = server_->owners.find(id);
+    if (it != server_->owners.end() && it->second == this)
+      server_->owners.erase(it);
+  }
+
+  void take_over(lease_id previous) {
+    auto it = server_->owners.find(rules_.pending_id());
+    if (it != server_->owners.end() && it->second != this && it->second->lease() == previous) {
+      it->second->close_soon("session taken over by a new connection");
+    }
+  }
+
+  /// Parks the session if this connection still holds it.
+  asio::awaitable<void> release_session() {
+    if (!rules_.owns_session())
+      co_return;
+    const auto id = *rules_.session_id();
+    release_ownership(id);
+    try {
+      co_await server_->store.async_park(id, rules_.lease());
+      log(log_level::debug, "session ", id.redacted(), " parked");
+    } catch (const std::exception& e) {
+      log(log_level::warning, "could not park session ", id.redacted(), ": ", e.what());
+    }
+  }
+
+  /// Writes the gathered replies. False when the connection is (now) closed.
+  asio::awaitable<bool> flush() {
+    if (closed_)
+      co_return false;
+    if (output_.empty())
+      co_return true;
+    writing_ = true;
+    // A client that stops reading must not hold the write forever: the write
+    // counts against the idle timer like a read.
+    idle_deadline_ = deadline_after(server_->config.idle_timeout);
+    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(output_), use_nothrow);
+    writing_ = false;
+    output_.clear();
+    if (ec || close_after_write_) {
+      close_now();
+      co_return false;
+    }
+    co_return true;
+  }
+
+  void close_now() {
+    if (closed_)
+      return;
+    closed_ = true;
+    std::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    watchdog_.cancel();
+    pause_.cancel();
+  }
+
+  static asio::awaitable<void> watch(std::shared_ptr<server_connection> self) {
+    while (!self->closed_) {
+      const auto deadline = std::min(self->session_deadline_, self->idle_deadline_);
+      if (deadline == clock::time_point::max()) {
+        // No timers: sleep until closed (cancel() wakes us).
+        self->watchdog_.expires_at(clock::time_point::max());
+      } else {
+        self->watchdog_.expires_at(deadline);
+      }
+      co_await self->watchdog_.async_wait(use_nothrow);
+      if (self->closed_)
+        co_return;
+      const auto now = clock::now();
+      if (now >= self->session_deadline_) {
+        self->close_soon("session timer");
+        // Only a write can still be running; the idle deadline bounds it.
+        self->session_deadline_ = clock::time_point::max();
+      } else if (now >= self->idle_deadline_) {
+        log(log_level::debug, "closing idle connection");
+        self->close_now();
+      }
+    }
+  }
+
+  std::shared_ptr<server::impl> server_;
+  tcp::socket socket_;
+  asio::steady_timer watchdog_;
+  asio::steady_timer pause_;
+  frame_decoder decoder_;
+  connection_rules rules_;
+  std::vector<char> input_;
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
+  std::string output_;
+  clock::time_point session_deadline_;
+  clock::time_point idle_deadline_;
+  bool writing_ = false;
+  bool close_after_write_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace detail
+
+asio::awaitable<void> server::impl::accept_loop() {
+  auto self = shared_from_this();
+  while (!stopping) {
+    auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
+    if (stopping)
+      co_return;
+    if (ec) {
+      // Running out of file descriptors must not end the server: wait, try again.
+      log(log_level::warning, "accept failed: ", ec.message(), "; retrying in 100 ms");
+      accept_backoff.expires_after(std::chrono::milliseconds(100));
+      co_await accept_backoff.async_wait(use_nothrow);
+      continue;
+    }
+    std::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    auto c = std::make_shared<server_connection>(self, std::move(socket));
+    connections.insert(c.get());
+    asio::co_spawn(io, server_connection::run(std::move(c)), asio::detached);
+  }
+}
+
+void server::impl::connection_ended(server_connection* c) {
+  connections.erase(c);
+  if (stopping && connections.empty() && on_stopped) {
+    auto done = std::move(on_stopped);
+    on_stopped = nullptr;
+    done();
+  }
+}
+
+server::server(asio::io_context& io, server_config config, session_store& store)
+    : impl_(std::make_shared<impl>(io, std::move(config), store)) {
+  const auto address = asio::ip::make_address(impl_->config.host);
+  const tcp::endpoint endpoint(address, impl_->config.port);
+  impl_->acceptor.open(endpoint.protocol());
+  impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
+  impl_->acceptor.bind(endpoint);
+  impl_->acceptor.listen(asio::socket_base::max_listen_connections);
+}
+
+server::~server() {
+  std::error_code ignored;
+  impl_->acceptor.close(ignored);
+}
+
+tcp::endpoint server::local_endpoint() const {
+  return impl_->acceptor.local_endpoint();
+}
+
+void server::start() {
+  asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
+}
+
+void server::stop(std::function<void()> on_stopped) {
+  impl_->stopping = true;
+  impl_->on_stopped = std::move(on_stopped);
+  std::error_code ignored;
+  impl_->acceptor.close(ignored);
+  impl_->accept_backoff.cancel();
+  // Copy: closing may end connections, which erase themselves from the set.
+  const std::vector<server_connection*> open(impl_->connections.begin(), impl_->connections.end());
+  for (server_connection* c : open)
+    c->close_soon("server stopping");
+  if (impl_->connections.empty() && impl_->on_stopped) {
+    auto done = std::move(impl_->on_stopped);
+    impl_->on_stopped = nullptr;
+    asio::post(impl_->io, std::move(done));
+  }
+}
+
+std::size_t server::connection_count() const noexcept {
+  return impl_->connections.size();
+}
+
+}  // namespace numsequence

@@ -1,0 +1,110 @@
+// Session lifecycle on the real server (spec §4): timers, parking, purge, takeover.
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "server_fixture.hpp"
+
+namespace numsequence::integration {
+
+TEST_SUITE("lifecycle") {
+  TEST_CASE("the idle timer closes a connection that sends nothing") {
+    running_server server({"--idle-timeout", "0.2", "--session-timeout", "0"});
+    auto conn = server.connect();
+    const auto before = test_clock::now();
+    CHECK(conn.wait_closed_silently(seconds(10)));
+    CHECK(test_clock::now() - before >= milliseconds(150));
+  }
+
+  TEST_CASE("the session timer closes a busy connection and CONT resumes the session") {
+    running_server server({"--session-timeout", "0.3"});
+    const std::string id = numbered_id(7);
+    auto conn = server.connect();
+    REQUIRE(conn.send("INIT," + id + ",10,5;", reply_timeout));
+    CHECK(conn.read_reply(reply_timeout) == std::optional<std::string>("ACK;"));
+    CHECK(conn.wait_closed_silently(seconds(10)));
+
+    auto again = server.connect();
+    REQUIRE(again.send("CONT," + id + ";RECV,1;RECV,0;FIN;", reply_timeout));
+    const auto numbers = whole_sequence(test_params(id, 10));
+    CHECK(again.read_until_closed(reply_timeout) ==
+          "ACK;NUM," + std::to_string(numbers[5]) + ":" + std::to_string(numbers[6]) + ":" +
+              std::to_string(numbers[7]) + ":" + std::to_string(numbers[8]) + ":" +
+              std::to_string(numbers[9]) + ";NUM," + std::to_string(numbers[0]) + ":" +
+              std::to_string(numbers[1]) + ":" + std::to_string(numbers[2]) + ":" +
+              std::to_string(numbers[3]) + ":" + std::to_string(numbers[4]) + ";FAC," +
+              expected_checksum(test_params(id, 10)) + ";");
+  }
+
+  TEST_CASE("INIT for a live session is refused with already exist") {
+    running_server server({"--session-timeout", "0"});
+    const std::string id(golden_id);
+    auto first = server.connect();
+    REQUIRE(first.send("INIT," + id + ",5,5;", reply_timeout));
+    CHECK(first.read_reply(reply_timeout) == std::optional<std::string>("ACK;"));
+    auto second = server.connect();
+    REQUIRE(second.send("INIT," + id + ",5,5;", reply_timeout));
+    CHECK(second.read_reply(reply_timeout) ==
+          std::optional<std::string>("ERR," + id + " already exist;"));
+    CHECK(second.wait_closed_silently(reply_timeout));
+  }
+
+  TEST_CASE("CONT takes over a live session and closes the old connection") {
+    running_server server({"--session-timeout", "0"});
+    const std::string id(golden_id);
+    auto old_conn = server.connect();
+    REQUIRE(old_conn.send("INIT," + id + ",10,5;", reply_timeout));
+    CHECK(old_conn.read_reply(reply_timeout) == std::optional<std::string>("ACK;"));
+
+    auto new_conn = server.connect();
+    REQUIRE(new_conn.send("CONT," + id + ";", reply_timeout));
+    CHECK(new_conn.read_reply(reply_timeout) == std::optional<std::string>("ACK;"));
+    CHECK_MESSAGE(old_conn.wait_closed_silently(reply_timeout),
+                  "the old connection must be closed; pending: " << old_conn.pending());
+    REQUIRE(new_conn.send("RECV,0;FIN;", reply_timeout));
+    CHECK(new_conn.read_until_closed(reply_timeout) ==
+          "NUM,6:41:81:68:68;FAC,9b14501c5359fb4eac96df9e874348b2;");
+  }
+
+  TEST_CASE("a parked session is purged after purge-after and CONT then gets does not exist") {
+    running_server server({"--purge-after", "0.3"});
+    const std::string id(golden_id);
+    {
+      auto conn = server.connect();
+      REQUIRE(conn.send("INIT," + id + ",10,5;RECV,0;", reply_timeout));
+      CHECK(conn.read_replies(2, reply_timeout).size() == 2);
+    }
+    CHECK(server.process().wait_for_stderr_containing("Purging client info for: 123e4567",
+                                                      seconds(10)));
+    auto conn = server.connect();
+    REQUIRE(conn.send("CONT," + id + ";", reply_timeout));
+    CHECK(conn.read_reply(reply_timeout) ==
+          std::optional<std::string>("ERR,Client-id: " + id + " does not exist;"));
+    CHECK(conn.wait_closed_silently(reply_timeout));
+    // The id is free again once purged.
+    auto fresh = server.connect();
+    REQUIRE(fresh.send("INIT," + id + ",5,5;RECV,0;FIN;", reply_timeout));
+    CHECK(fresh.read_until_closed(reply_timeout) ==
+          "ACK;NUM,6:41:81:68:68;FAC,f90b20dae8c9b7d7be2a5fb7cc856e8b;");
+  }
+
+  TEST_CASE("RECV on a completed session is an error") {
+    running_server server;
+    const std::string id(golden_id);
+    {
+      auto conn = server.connect();
+      REQUIRE(conn.send("INIT," + id + ",5,5;FIN;", reply_timeout));
+      CHECK(conn.read_until_closed(reply_timeout) ==
+            "ACK;FAC,f90b20dae8c9b7d7be2a5fb7cc856e8b;");
+    }
+    auto conn = server.connect();
+    REQUIRE(conn.send("CONT," + id + ";RECV,0;", reply_timeout));
+    const auto replies = conn.read_replies(2, reply_timeout);
+    REQUIRE(replies.size() == 2);
+    CHECK(replies[0] == "ACK;");
+    CHECK(replies[1].starts_with("ERR,"));
+  }
+}
+
+}  // namespace numsequence::integration

@@ -1,0 +1,73 @@
+#pragma once
+/// @file
+/// @brief A loopback TCP client for talking the wire protocol to the real server in tests.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace numsequence::integration {
+
+/// @brief One TCP connection to 127.0.0.1; every call that waits takes a timeout.
+///
+/// The socket is non-blocking underneath and each call waits with poll() up to its
+/// deadline, so a server that says nothing fails the test instead of hanging it.
+class tcp_client {
+ public:
+  /// @brief Connects to 127.0.0.1:port; nullopt if refused or not connected within `timeout`.
+  static std::optional<tcp_client> connect(std::uint16_t port, std::chrono::milliseconds timeout);
+
+  tcp_client(tcp_client&& other) noexcept;
+  tcp_client& operator=(tcp_client&& other) noexcept;
+  tcp_client(const tcp_client&) = delete;
+  tcp_client& operator=(const tcp_client&) = delete;
+  ~tcp_client();
+
+  /// @brief Sends all of `bytes`; false if the peer closed or reset, or on timeout.
+  bool send(std::string_view bytes, std::chrono::milliseconds timeout);
+
+  /// @brief Reads until the peer closes (or resets) the connection or `timeout` passes;
+  /// returns every byte received and not yet returned. closed() says which it was.
+  std::string read_until_closed(std::chrono::milliseconds timeout);
+
+  /// @brief Reads until `count` `;`-terminated replies are in, the peer closes, or `timeout`
+  /// passes. Returns the complete replies (each with its `;`), at most `count`; bytes after
+  /// them stay buffered for the next read.
+  std::vector<std::string> read_replies(std::size_t count, std::chrono::milliseconds timeout);
+
+  /// @brief One reply, or nullopt (closed or timed out first).
+  std::optional<std::string> read_reply(std::chrono::milliseconds timeout);
+
+  /// @brief Waits for the peer to close with no further bytes: true if it closed (end of file
+  /// or reset) and sent nothing else; false on timeout or if more bytes arrived.
+  bool wait_closed_silently(std::chrono::milliseconds timeout);
+
+  /// @brief True once end of file or a reset was seen.
+  bool closed() const noexcept { return eof_ || reset_; }
+  /// @brief True if the connection ended with a reset (RST) rather than an orderly close.
+  bool reset() const noexcept { return reset_; }
+  /// @brief Bytes received and not yet returned.
+  const std::string& pending() const noexcept { return buffer_; }
+
+  /// @brief Closes the socket now (an orderly close, as a client hanging up).
+  void close() noexcept;
+
+ private:
+  explicit tcp_client(int fd) noexcept : fd_(fd) {}
+  /// Reads what is available, waiting until `deadline`; false on timeout.
+  bool fill(std::chrono::steady_clock::time_point deadline);
+  std::size_t complete_replies() const;
+
+  int fd_ = -1;
+  std::string buffer_;
+  bool eof_ = false;
+  bool reset_ = false;
+};
+
+/// @brief Splits a byte string into its `;`-terminated messages (each keeps its `;`).
+std::vector<std::string> split_replies(std::string_view bytes);
+
+}  // namespace numsequence::integration
