@@ -26,7 +26,9 @@
 namespace numsequence::integration {
 namespace {
 
-process_options sh(std::string script) { return {{"/bin/sh", "-c", std::move(script)}, {}, {}, {}}; }
+process_options sh(std::string script) {
+  return {{"/bin/sh", "-c", std::move(script)}, {}, {}, {}};
+}
 
 }  // namespace
 
@@ -69,8 +71,9 @@ TEST_SUITE("harness") {
   }
 
   TEST_CASE("wait_for_stderr_containing sees text and times out on text that never comes") {
-    child_process child(sh("echo starting >&2; echo 'Purging client info for: 1234' >&2; "
-                           "exec sleep 30"));
+    child_process child(
+        sh("echo starting >&2; echo 'Purging client info for: 1234' >&2; "
+           "exec sleep 30"));
     CHECK(child.wait_for_stderr_containing("Purging client info for: 1234", seconds(10)));
     const auto before = test_clock::now();
     CHECK_FALSE(child.wait_for_stderr_containing("never printed", milliseconds(200)));

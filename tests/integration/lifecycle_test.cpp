@@ -95,8 +95,7 @@ TEST_SUITE("lifecycle") {
     {
       auto conn = server.connect();
       REQUIRE(conn.send("INIT," + id + ",5,5;FIN;", reply_timeout));
-      CHECK(conn.read_until_closed(reply_timeout) ==
-            "ACK;FAC,f90b20dae8c9b7d7be2a5fb7cc856e8b;");
+      CHECK(conn.read_until_closed(reply_timeout) == "ACK;FAC,f90b20dae8c9b7d7be2a5fb7cc856e8b;");
     }
     auto conn = server.connect();
     REQUIRE(conn.send("CONT," + id + ";RECV,0;", reply_timeout));

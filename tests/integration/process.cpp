@@ -323,17 +323,15 @@ std::optional<std::string> child_process::read_stdout_line(milliseconds timeout)
 
 bool child_process::wait_for_stdout_containing(std::string_view text, milliseconds timeout) {
   std::unique_lock lock(mutex_);
-  changed_.wait_until(lock, test_clock::now() + timeout, [&] {
-    return out_.find(text) != std::string::npos || out_eof_;
-  });
+  changed_.wait_until(lock, test_clock::now() + timeout,
+                      [&] { return out_.find(text) != std::string::npos || out_eof_; });
   return out_.find(text) != std::string::npos;
 }
 
 bool child_process::wait_for_stderr_containing(std::string_view text, milliseconds timeout) {
   std::unique_lock lock(mutex_);
-  changed_.wait_until(lock, test_clock::now() + timeout, [&] {
-    return err_.find(text) != std::string::npos || err_eof_;
-  });
+  changed_.wait_until(lock, test_clock::now() + timeout,
+                      [&] { return err_.find(text) != std::string::npos || err_eof_; });
   return err_.find(text) != std::string::npos;
 }
 

@@ -93,9 +93,9 @@ class running_server {
     const std::string_view digits = std::string_view(*line).substr(prefix.size());
     unsigned value = 0;
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-    REQUIRE_MESSAGE((ec == std::errc{} && end == digits.data() + digits.size() && value > 0 &&
-                     value <= 65535),
-                    "no port in: " << *line);
+    REQUIRE_MESSAGE(
+        (ec == std::errc{} && end == digits.data() + digits.size() && value > 0 && value <= 65535),
+        "no port in: " << *line);
     port_ = static_cast<std::uint16_t>(value);
   }
 

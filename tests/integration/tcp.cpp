@@ -97,7 +97,9 @@ tcp_client& tcp_client::operator=(tcp_client&& other) noexcept {
   return *this;
 }
 
-tcp_client::~tcp_client() { close(); }
+tcp_client::~tcp_client() {
+  close();
+}
 
 void tcp_client::close() noexcept {
   if (fd_ >= 0) {

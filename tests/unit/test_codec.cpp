@@ -221,22 +221,30 @@ TEST_CASE("codec: client messages encode to exact wire strings and parse back") 
 }
 
 TEST_CASE("codec: append_* functions append and agree with encode") {
-  std::string out = "x";
-  append_init(out, init_message{id_of(uuid), 10, 5});
-  append_cont(out, cont_message{id_of(uuid)});
-  append_recv(out, 7);
-  append_fin(out);
-  CHECK(out ==
+  // Appending (not overwriting) is what lets a writer queue replies in one buffer.
+  std::string client_out = "x";
+  append_init(client_out, init_message{id_of(uuid), 10, 5});
+  append_cont(client_out, cont_message{id_of(uuid)});
+  append_recv(client_out, 7);
+  append_fin(client_out);
+  CHECK(client_out ==
         "xINIT,123e4567-e89b-12d3-a456-426614174000,10,5;"
         "CONT,123e4567-e89b-12d3-a456-426614174000;RECV,7;FIN;");
+  CHECK(client_out == "x" + encode(client_message{init(uuid, 10, 5)}) +
+                          encode(client_message{cont(uuid)}) + encode(client_message{recv(7)}) +
+                          encode(client_message{fin_message{}}));
 
-  out = "y";
+  std::string server_out = "y";
   const std::vector<std::uint32_t> numbers = {6, 41, 81, 68, 68};
-  append_ack(out);
-  append_num(out, numbers);
-  append_fac(out, digest_of("f90b20dae8c9b7d7be2a5fb7cc856e8b"));
-  append_err(out, "nope");
-  CHECK(out == "yACK;NUM,6:41:81:68:68;FAC,f90b20dae8c9b7d7be2a5fb7cc856e8b;ERR,nope;");
+  const md5_digest md5 = digest_of("f90b20dae8c9b7d7be2a5fb7cc856e8b");
+  append_ack(server_out);
+  append_num(server_out, numbers);
+  append_fac(server_out, md5);
+  append_err(server_out, "nope");
+  CHECK(server_out == "yACK;NUM,6:41:81:68:68;FAC,f90b20dae8c9b7d7be2a5fb7cc856e8b;ERR,nope;");
+  CHECK(server_out ==
+        "y" + encode(server_message{ack_message{}}) + encode(server_message{num_message{numbers}}) +
+            encode(server_message{fac_message{md5}}) + encode(server_message{err_message{"nope"}}));
 }
 
 TEST_CASE("codec: server messages encode to exact wire strings and parse back") {
