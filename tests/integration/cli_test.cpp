@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "json_fields.hpp"
 #include "server_fixture.hpp"
 
 namespace numsequence::integration {
@@ -218,9 +219,9 @@ TEST_SUITE("cli") {
     INFO("stdout:\n" << result.out);
     INFO("stderr:\n" << result.err);
     CHECK(result.exit_code() == 0);
-    const auto n_pos = result.out.find("\"n\":");
-    REQUIRE(n_pos != std::string::npos);
-    const auto n = std::stoul(result.out.substr(n_pos + 4));
+    const auto n_text = json_field(result.out, "n");
+    REQUIRE(n_text.has_value());
+    const auto n = std::stoul(*n_text);
     CHECK(n >= 1);
     CHECK(n <= 65535);
   }

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "fake_server.hpp"
+#include "json_fields.hpp"
 #include "process.hpp"
 #include "tcp.hpp"
 
@@ -141,6 +142,17 @@ TEST_SUITE("harness") {
     CHECK(split_lines("a\n\nb") == std::vector<std::string>{"a", "", "b"});
     CHECK(split_lines("").empty());
     CHECK(split_replies("ACK;NUM,1:2;FA") == std::vector<std::string>{"ACK;", "NUM,1:2;"});
+  }
+
+  TEST_CASE("json_field reads keys, not values that look like keys") {
+    const std::string json =
+        R"({"outcome":"valid", "valid" : true,"n":10,"error":"a \"b\"","x":null})";
+    CHECK(json_field(json, "valid") == std::optional<std::string>("true"));
+    CHECK(json_field(json, "outcome") == std::optional<std::string>("valid"));
+    CHECK(json_field(json, "n") == std::optional<std::string>("10"));
+    CHECK(json_field(json, "error") == std::optional<std::string>(R"(a \"b\")"));
+    CHECK(json_field(json, "x") == std::optional<std::string>("null"));
+    CHECK_FALSE(json_field(json, "missing").has_value());
   }
 
   TEST_CASE("tcp_client reads replies in order then sees the orderly close") {

@@ -13,19 +13,23 @@ namespace numsequence::integration {
 /// (escapes left as they are), or a number / true / false / null as written.
 inline std::optional<std::string> json_field(std::string_view json, std::string_view key) {
   const std::string quoted = "\"" + std::string(key) + "\"";
-  std::size_t at = json.find(quoted);
-  if (at == std::string_view::npos) {
-    return std::nullopt;
-  }
-  at += quoted.size();
+  std::size_t at = 0;
   auto skip_space = [&] {
     while (at < json.size() && (json[at] == ' ' || json[at] == '\n' || json[at] == '\t')) {
       ++at;
     }
   };
-  skip_space();
-  if (at >= json.size() || json[at] != ':') {
-    return std::nullopt;
+  // The key is the quoted text followed by ':' (the same text may also be a value).
+  for (std::size_t from = 0;; from = at) {
+    const auto found = json.find(quoted, from);
+    if (found == std::string_view::npos) {
+      return std::nullopt;
+    }
+    at = found + quoted.size();
+    skip_space();
+    if (at < json.size() && json[at] == ':') {
+      break;
+    }
   }
   ++at;
   skip_space();
@@ -35,7 +39,7 @@ inline std::optional<std::string> json_field(std::string_view json, std::string_
   if (json[at] == '"') {
     std::size_t end = at + 1;
     while (end < json.size() && json[end] != '"') {
-      end += json[end] == '\\' ? 2 : 1;
+      end += json[end] == '\\' ? std::size_t{2} : std::size_t{1};
     }
     if (end >= json.size()) {
       return std::nullopt;

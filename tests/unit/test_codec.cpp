@@ -230,9 +230,12 @@ TEST_CASE("codec: append_* functions append and agree with encode") {
   CHECK(client_out ==
         "xINIT,123e4567-e89b-12d3-a456-426614174000,10,5;"
         "CONT,123e4567-e89b-12d3-a456-426614174000;RECV,7;FIN;");
-  CHECK(client_out == "x" + encode(client_message{init(uuid, 10, 5)}) +
-                          encode(client_message{cont(uuid)}) + encode(client_message{recv(7)}) +
-                          encode(client_message{fin_message{}}));
+  std::string client_expected = "x";
+  for (const client_message& m : {client_message{init(uuid, 10, 5)}, client_message{cont(uuid)},
+                                  client_message{recv(7)}, client_message{fin_message{}}}) {
+    client_expected += encode(m);
+  }
+  CHECK(client_out == client_expected);
 
   std::string server_out = "y";
   const std::vector<std::uint32_t> numbers = {6, 41, 81, 68, 68};
@@ -242,9 +245,13 @@ TEST_CASE("codec: append_* functions append and agree with encode") {
   append_fac(server_out, md5);
   append_err(server_out, "nope");
   CHECK(server_out == "yACK;NUM,6:41:81:68:68;FAC,f90b20dae8c9b7d7be2a5fb7cc856e8b;ERR,nope;");
-  CHECK(server_out ==
-        "y" + encode(server_message{ack_message{}}) + encode(server_message{num_message{numbers}}) +
-            encode(server_message{fac_message{md5}}) + encode(server_message{err_message{"nope"}}));
+  std::string server_expected = "y";
+  for (const server_message& m :
+       {server_message{ack_message{}}, server_message{num_message{numbers}},
+        server_message{fac_message{md5}}, server_message{err_message{"nope"}}}) {
+    server_expected += encode(m);
+  }
+  CHECK(server_out == server_expected);
 }
 
 TEST_CASE("codec: server messages encode to exact wire strings and parse back") {
