@@ -23,6 +23,9 @@ template <class... Ts>
 struct overloaded : Ts... {
   using Ts::operator()...;
 };
+// clang 14 does not deduce aggregate template arguments (P1816) without a guide.
+template <class... Ts>
+overloaded(Ts...) -> overloaded<Ts...>;
 
 }  // namespace
 
@@ -115,7 +118,7 @@ connection_rules::action connection_rules::on_message(const client_message& mess
     case phase::completing:
       break;
   }
-  assert(!"on_message while a store operation is pending");
+  assert(false && "on_message while a store operation is pending");
   return refuse("internal error", out);
 }
 
