@@ -31,6 +31,7 @@ Examples:
   numsequence-client NEW 65535 5000 --batch-size 1000
   numsequence-client CONTINUE 5000 --verbose
   numsequence-client NEW 100 5000 --json
+  numsequence-client NEW 65535 5000 --server 127.0.0.1:5001 --server 127.0.0.1:5002
 
 Exit status: 0 checksum valid, 1 checksum mismatch, 2 usage error or bad state file,
 3 the server refused (ERR), 4 gave up after --retries failed attempts (resume with CONTINUE).
@@ -70,6 +71,9 @@ parsed_command parse_command_line(int argc, char** argv) {
     ("client_id", "session id, a UUID (default: a random version-4 UUID)",
      cxxopts::value<std::string>())
     ("host", "server address", cxxopts::value<std::string>()->default_value("127.0.0.1"))
+    ("server", "another server, HOST:PORT, tried after PORT when one stops answering "
+     "(repeatable; servers must share their sessions, e.g. through Redis)",
+     cxxopts::value<std::vector<std::string>>())
     ("batch-size", "numbers per batch (NEW only), 1-65535",
      cxxopts::value<std::string>()->default_value("5"))
     ("state-file", "where progress is kept",
@@ -155,6 +159,15 @@ parsed_command parse_command_line(int argc, char** argv) {
 
   auto& o = cmd.options;
   o.servers.push_back({args["host"].as<std::string>(), cmd.port});
+  if (args.count("server")) {
+    for (const auto& text : args["server"].as<std::vector<std::string>>()) {
+      const auto colon = text.rfind(':');
+      if (colon == std::string::npos || colon == 0) {
+        throw cli::usage_error("invalid --server '" + text + "' (expected HOST:PORT)");
+      }
+      o.servers.push_back({text.substr(0, colon), cli::parse_port(text.substr(colon + 1))});
+    }
+  }
   o.state_file = args["state-file"].as<std::string>();
   const auto retries = cli::parse_unsigned<unsigned>(args["retries"].as<std::string>());
   if (!retries || *retries > 1000)

@@ -10,6 +10,7 @@
 #include "cli.hpp"
 #include "numsequence/log.hpp"
 #include "numsequence/memory_session_store.hpp"
+#include "numsequence/redis_session_store.hpp"
 #include "numsequence/server.hpp"
 
 namespace {
@@ -20,6 +21,7 @@ Examples:
   TEST_MODE=1 numsequence-server 5000          the reference's numbers (random.seed(client_id))
   numsequence-server 0 --session-timeout 0     any free port, no session timer
   numsequence-server 5000 --purge-after 300 --log-level debug
+  numsequence-server 5001 --store redis://127.0.0.1:6379   sessions shared by every such server
 
 The first line on stdout is "listening on HOST:PORT" once connections are accepted.
 Durations are seconds, fractions allowed; 0 turns the session and idle timers off.
@@ -30,6 +32,7 @@ struct parsed_command {
   numsequence::server_config config;
   std::chrono::steady_clock::duration purge_after = std::chrono::seconds(30);
   numsequence::log_level level = numsequence::log_level::info;
+  std::optional<numsequence::redis_address> redis;  // nullopt: the in-memory store
 };
 
 parsed_command parse_command_line(int argc, char** argv) {
@@ -54,6 +57,8 @@ parsed_command parse_command_line(int argc, char** argv) {
      "(also set by the TEST_MODE environment variable)")
     ("max-message", "longest message accepted, in bytes",
      cxxopts::value<std::string>()->default_value("256"))
+    ("store", "where sessions live: 'memory' (this process) or redis://HOST:PORT[/DB] "
+     "(shared by every server using it)", cxxopts::value<std::string>()->default_value("memory"))
     ("fixed-seed", "derive normal-mode seeds from this number and the client id "
      "(reproducible sequences across servers)", cxxopts::value<std::string>())
     ("log-level", "debug, info, warning, error or off",
@@ -104,6 +109,13 @@ parsed_command parse_command_line(int argc, char** argv) {
       throw cli::usage_error("invalid --fixed-seed (expected an unsigned 64-bit number)");
     c.fixed_seed = *seed;
   }
+  if (const auto store = args["store"].as<std::string>(); store != "memory") {
+    cmd.redis = redis_address::parse(store);
+    if (!cmd.redis) {
+      throw cli::usage_error("invalid --store '" + store +
+                             "' (expected 'memory' or redis://HOST:PORT[/DB])");
+    }
+  }
   const auto level = parse_log_level(args["log-level"].as<std::string>());
   if (!level)
     throw cli::usage_error("invalid --log-level (expected debug, info, warning, error or off)");
@@ -126,22 +138,39 @@ int main(int argc, char** argv) {
 
   try {
     asio::io_context io(1);
-    memory_session_store store(io.get_executor(), cmd.purge_after, [](const client_id& id) {
-      log(log_level::info, "Purging client info for: ", id.redacted());
-    });
-    server srv(io, cmd.config, store);
+    std::unique_ptr<session_store> store;
+    std::shared_ptr<redis_client> redis;
+    if (cmd.redis) {
+      // Starts connecting in the background: the server serves RECV without Redis,
+      // and INIT/CONT answer "session store unavailable" until it is reachable.
+      redis = redis_client::make(io.get_executor(), *cmd.redis, {});
+      redis->start();
+      store = std::make_unique<redis_session_store>(redis, cmd.purge_after);
+    } else {
+      store = std::make_unique<memory_session_store>(
+          io.get_executor(), cmd.purge_after, [](const client_id& id) {
+            log(log_level::info, "Purging client info for: ", id.redacted());
+          });
+    }
+    server srv(io, cmd.config, *store);
     const auto endpoint = srv.local_endpoint();
     std::cout << "listening on " << endpoint.address().to_string() << ':' << endpoint.port()
               << std::endl;
     log(log_level::info, "serving on ", endpoint.address().to_string(), ':', endpoint.port(),
-        cmd.config.test_mode ? " in test mode" : "");
+        cmd.config.test_mode ? " in test mode" : "",
+        cmd.redis ? ", sessions in " + cmd.redis->str() : ", sessions in memory");
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](std::error_code ec, int signal_number) {
       if (ec)
         return;
       log(log_level::info, "signal ", signal_number, ": stopping");
-      srv.stop([&io] { io.stop(); });
+      srv.stop([&io, &redis] {
+        // Connections have parked their sessions; only now may Redis go.
+        if (redis)
+          redis->stop();
+        io.stop();
+      });
     });
     srv.start();
     io.run();

@@ -2,6 +2,10 @@
 find_package(Threads REQUIRED)
 find_package(OpenSSL 3 REQUIRED)
 
+# hiredis 0.14's CMake config defines no target; pkg-config does.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+
 # Asio (standalone, header-only) ships no CMake config: wrap it in a target.
 find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
 if(NOT TARGET asio::asio)

@@ -58,7 +58,9 @@ asio::awaitable<attach_result> memory_session_store::async_attach(const client_i
   co_return result;
 }
 
-asio::awaitable<void> memory_session_store::async_park(const client_id& id, lease_id lease) {
+asio::awaitable<void> memory_session_store::async_park(const session_record& record,
+                                                       lease_id lease) {
+  const client_id& id = record.sequence.id;
   std::lock_guard lock(mutex_);
   auto it = sessions_.find(id);
   if (it == sessions_.end())
@@ -89,6 +91,16 @@ asio::awaitable<store_status> memory_session_store::async_complete(const client_
   e.live = false;
   start_clock(id, e, clock::now());
   co_return store_status::ok;
+}
+
+asio::awaitable<store_status> memory_session_store::async_keep_alive(const session_record& record,
+                                                                     lease_id lease) {
+  // Live sessions never expire here; this only tells whether the lease still holds.
+  std::lock_guard lock(mutex_);
+  auto it = sessions_.find(record.sequence.id);
+  const bool held = it != sessions_.end() && it->second.live && it->second.lease == lease &&
+                    !it->second.record.completed();
+  co_return held ? store_status::ok : store_status::not_found;
 }
 
 std::size_t memory_session_store::size() const {

@@ -112,6 +112,7 @@ class server_connection {
         socket_(std::move(socket)),
         watchdog_(socket_.get_executor()),
         pause_(socket_.get_executor()),
+        keep_alive_timer_(socket_.get_executor()),
         decoder_(server_->config.max_message),
         rules_(session_policy{server_->config.test_mode,
                               [fixed = server_->config.fixed_seed](const client_id& id) {
@@ -126,7 +127,7 @@ class server_connection {
   static asio::awaitable<void> run(std::shared_ptr<server_connection> self) {
     asio::co_spawn(self->socket_.get_executor(), watch(self), asio::detached);
     try {
-      co_await self->serve();
+      co_await self->serve(self);
     } catch (const std::exception& e) {
       log(log_level::warning, "connection ended by an unexpected error: ", e.what());
     }
@@ -152,7 +153,7 @@ class server_connection {
  private:
   using action = connection_rules::action;
 
-  asio::awaitable<void> serve() {
+  asio::awaitable<void> serve(const std::shared_ptr<server_connection>& self) {
     for (;;) {
       // Handle every complete message already buffered before reading again.
       while (!closed_) {
@@ -185,7 +186,7 @@ class server_connection {
           if (closed_)
             co_return;
         }
-        const action next = co_await apply(rules_.on_message(message, output_));
+        const action next = co_await apply(self, rules_.on_message(message, output_));
         if (next == action::close) {
           co_await flush();
           co_return;
@@ -217,7 +218,7 @@ class server_connection {
   }
 
   /// Runs the store operations the rules ask for until they ask for I/O again.
-  asio::awaitable<action> apply(action next) {
+  asio::awaitable<action> apply(const std::shared_ptr<server_connection>& self, action next) {
     for (;;) {
       switch (next) {
         case action::create_session: {
@@ -225,7 +226,7 @@ class server_connection {
               co_await server_->store.async_create(rules_.pending_record(), rules_.lease());
           next = rules_.on_created(status, output_);
           if (rules_.owns_session()) {
-            claim_session();
+            claim_session(self);
             const auto& seq = rules_.pending_record().sequence;
             log(log_level::info, "session ", seq.id.redacted(), " created (n=", seq.n,
                 ", batch=", seq.batch, ")");
@@ -242,7 +243,7 @@ class server_connection {
             if (result.previous_lease != 0)
               take_over(result.previous_lease);
             if (rules_.owns_session())
-              claim_session();
+              claim_session(self);
           }
           break;
         }
@@ -266,9 +267,31 @@ class server_connection {
     }
   }
 
-  void claim_session() {
+  void claim_session(const std::shared_ptr<server_connection>& self) {
     if (auto id = rules_.session_id())
       server_->owners[*id] = this;
+    if (auto interval = server_->store.keep_alive_interval(); interval && !keeping_alive_) {
+      keeping_alive_ = true;
+      asio::co_spawn(socket_.get_executor(), keep_alive(self, *interval), asio::detached);
+    }
+  }
+
+  /// Refreshes a shared store's TTL on the live session; closes the connection once
+  /// the session is held elsewhere (taken over on another server).
+  static asio::awaitable<void> keep_alive(std::shared_ptr<server_connection> self,
+                                          clock::duration interval) {
+    while (!self->closed_ && self->rules_.owns_session()) {
+      self->keep_alive_timer_.expires_after(interval);
+      co_await self->keep_alive_timer_.async_wait(use_nothrow);
+      if (self->closed_ || !self->rules_.owns_session())
+        break;
+      const auto status = co_await self->server_->store.async_keep_alive(
+          self->rules_.pending_record(), self->rules_.lease());
+      if (status == store_status::not_found && self->rules_.owns_session()) {
+        self->close_soon("session taken over on another server");
+      }
+      // unavailable: keep serving; the next refresh tries again.
+    }
   }
 
   void release_ownership(const client_id& id) {
@@ -291,7 +314,7 @@ class server_connection {
     const auto id = *rules_.session_id();
     release_ownership(id);
     try {
-      co_await server_->store.async_park(id, rules_.lease());
+      co_await server_->store.async_park(rules_.pending_record(), rules_.lease());
       log(log_level::debug, "session ", id.redacted(), " parked");
     } catch (const std::exception& e) {
       log(log_level::warning, "could not park session ", id.redacted(), ": ", e.what());
@@ -327,6 +350,7 @@ class server_connection {
     socket_.close(ignored);
     watchdog_.cancel();
     pause_.cancel();
+    keep_alive_timer_.cancel();
   }
 
   static asio::awaitable<void> watch(std::shared_ptr<server_connection> self) {
@@ -357,6 +381,7 @@ class server_connection {
   tcp::socket socket_;
   asio::steady_timer watchdog_;
   asio::steady_timer pause_;
+  asio::steady_timer keep_alive_timer_;
   frame_decoder decoder_;
   connection_rules rules_;
   std::vector<char> input_;
@@ -368,6 +393,7 @@ class server_connection {
   bool writing_ = false;
   bool close_after_write_ = false;
   bool closed_ = false;
+  bool keeping_alive_ = false;
 };
 
 }  // namespace detail

@@ -49,22 +49,26 @@ TEST_SUITE("failures") {
     CHECK_FALSE(killed->exited);
     CHECK(killed->signal == SIGKILL);
 
-    const auto result = run_client({"CONTINUE", server.port_text(), "--json"}, dir.path());
-    INFO("client stdout:\n" << result.out);
-    INFO("client stderr:\n" << result.err);
-    CHECK(result.exit_code() == 0);
-    const auto json = result.out;
-    CHECK(json_field(json, "client_id") == std::optional<std::string>(id));
-    CHECK(json_field(json, "sum") ==
-          std::optional<std::string>(std::to_string(expected_sum(params))));
-    CHECK(json_field(json, "checksum") == std::optional<std::string>(expected_checksum(params)));
-    CHECK(json_field(json, "valid") == std::optional<std::string>("true"));
-
-    // And the text form agrees (a finished session is re-checked, as in scenario 4).
-    const auto again = run_client({"CONTINUE", server.port_text()}, dir.path());
-    CHECK(again.exit_code() == 0);
-    CHECK(last_lines(again.out_lines(), 2) ==
+    // CONTINUE resumes from the state file: it skips the batches the killed client had.
+    const auto resumed = run_client({"CONTINUE", server.port_text(), "--verbose"}, dir.path());
+    INFO("client stdout:\n" << resumed.out);
+    INFO("client stderr:\n" << resumed.err);
+    CHECK(resumed.exit_code() == 0);
+    CHECK_MESSAGE(resumed.out.find("\nSkipping chunk-nr: 0\n") != std::string::npos,
+                  "the progress saved before the kill must be reused");
+    CHECK(last_lines(resumed.out_lines(), 2) ==
           valid_result_lines(expected_sum(params), expected_checksum(params)));
+
+    // The finished session re-checks from the state file with the same facts.
+    const auto result = run_client({"CONTINUE", server.port_text(), "--json"}, dir.path());
+    INFO("client --json stdout:\n" << result.out);
+    CHECK(result.exit_code() == 0);
+    CHECK(json_field(result.out, "client_id") == std::optional<std::string>(id));
+    CHECK(json_field(result.out, "sum") ==
+          std::optional<std::string>(std::to_string(expected_sum(params))));
+    CHECK(json_field(result.out, "checksum") ==
+          std::optional<std::string>(expected_checksum(params)));
+    CHECK(json_field(result.out, "valid") == std::optional<std::string>("true"));
   }
 
   TEST_CASE("a checksum from the server that does not match gives the mismatch line and exit 1") {

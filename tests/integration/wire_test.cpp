@@ -187,6 +187,22 @@ TEST_SUITE("wire") {
     check_fresh_session_is_valid(server, std::string(golden_id));
   }
 
+  TEST_CASE("--max-message bounds a frame and an INIT still fits") {
+    running_server server({"--max-message", "64"});
+    {
+      auto conn = server.connect();
+      REQUIRE(conn.send(golden_init + "RECV,0;FIN;", reply_timeout));
+      CHECK(conn.read_until_closed(reply_timeout) ==
+            "ACK;" + std::string(golden_num) + std::string(golden_fac_5));
+    }
+    auto conn = server.connect();
+    conn.send(std::string(100, 'A'), reply_timeout);
+    const auto reply = conn.read_reply(reply_timeout);
+    REQUIRE(reply.has_value());
+    CHECK(reply->starts_with("ERR,"));
+    CHECK(conn.wait_closed_silently(reply_timeout));
+  }
+
   TEST_CASE("1000 connections closed without a byte leave the server serving") {
     running_server server;
     for (int i = 0; i < 1000; ++i) {

@@ -1,4 +1,5 @@
-// The in-memory session store: lifecycle, takeover and timer-driven expiry.
+// The in-memory session store's own mechanics: timer-driven expiry, purge reports, stale
+// deadlines. The lifecycle contract both stores share is in tests/cluster/store_contract_test.cpp.
 
 #include <doctest/doctest.h>
 
@@ -54,29 +55,13 @@ asio::awaitable<void> wait_for(asio::io_context& io, clock_type::duration d) {
 
 }  // namespace
 
-TEST_CASE("create refuses an id that has a record; attach finds only existing ids") {
-  run_test([](asio::io_context& io) -> asio::awaitable<void> {
-    memory_session_store store(io.get_executor(), 30s);
-    CHECK(co_await store.async_create(record_for(id_a), 1) == store_status::ok);
-    CHECK(co_await store.async_create(record_for(id_a, 99, 1), 2) == store_status::already_exists);
-    const auto other = client_id::random();
-    const auto missing = co_await store.async_attach(other, 3);
-    CHECK(missing.status == store_status::not_found);
-    const auto found = co_await store.async_attach(id_a, 4);
-    REQUIRE(found.status == store_status::ok);
-    CHECK(found.record.sequence.n == 10);  // the first INIT's, not the refused one's
-    CHECK(found.record.sequence.batch == 5);
-    CHECK(store.size() == 1);
-  });
-}
-
 TEST_CASE("a parked session expires after the purge window and is reported purged") {
   run_test([](asio::io_context& io) -> asio::awaitable<void> {
     std::vector<client_id> purged;
     memory_session_store store(io.get_executor(), 50ms,
                                [&](const client_id& id) { purged.push_back(id); });
     REQUIRE(co_await store.async_create(record_for(id_a), 1) == store_status::ok);
-    co_await store.async_park(id_a, 1);
+    co_await store.async_park(record_for(id_a), 1);
     co_await wait_for(io, 150ms);
     CHECK(purged == std::vector<client_id>{id_a});
     CHECK(store.size() == 0);
@@ -86,38 +71,15 @@ TEST_CASE("a parked session expires after the purge window and is reported purge
   });
 }
 
-TEST_CASE("a live session never expires, however long it stays live") {
-  run_test([](asio::io_context& io) -> asio::awaitable<void> {
-    memory_session_store store(io.get_executor(), 20ms);
-    REQUIRE(co_await store.async_create(record_for(id_a), 1) == store_status::ok);
-    co_await wait_for(io, 100ms);
-    CHECK((co_await store.async_attach(id_a, 2)).status == store_status::ok);
-  });
-}
-
-TEST_CASE("attaching within the window unparks the session and stops its clock") {
-  run_test([](asio::io_context& io) -> asio::awaitable<void> {
-    memory_session_store store(io.get_executor(), 60ms);
-    REQUIRE(co_await store.async_create(record_for(id_a), 1) == store_status::ok);
-    co_await store.async_park(id_a, 1);
-    const auto back = co_await store.async_attach(id_a, 2);
-    REQUIRE(back.status == store_status::ok);
-    CHECK(back.previous_lease == 0);  // it was parked, nobody lost it
-    co_await wait_for(io, 200ms);     // well past the old deadline
-    CHECK(store.size() == 1);
-    CHECK((co_await store.async_attach(id_a, 3)).status == store_status::ok);
-  });
-}
-
 TEST_CASE("parking again restarts the window; the earlier deadline does not purge it") {
   run_test([](asio::io_context& io) -> asio::awaitable<void> {
     memory_session_store store(io.get_executor(), 300ms);
     REQUIRE(co_await store.async_create(record_for(id_a), 1) == store_status::ok);
-    co_await store.async_park(id_a, 1);
+    co_await store.async_park(record_for(id_a), 1);
     const auto first_park = clock_type::now();
     co_await wait_for(io, 150ms);
     REQUIRE((co_await store.async_attach(id_a, 2)).status == store_status::ok);
-    co_await store.async_park(id_a, 2);
+    co_await store.async_park(record_for(id_a), 2);
     const auto second_park = clock_type::now();
     // Wait until the first deadline has certainly passed and been handled.
     co_await wait_for(io, first_park + 330ms - clock_type::now());
@@ -130,21 +92,6 @@ TEST_CASE("parking again restarts the window; the earlier deadline does not purg
       WARN_MESSAGE(false, "second window passed before the check; weaker assertion used");
       CHECK(status == store_status::not_found);
     }
-  });
-}
-
-TEST_CASE("takeover: attach reports the lease that lost the session; that lease cannot park it") {
-  run_test([](asio::io_context& io) -> asio::awaitable<void> {
-    memory_session_store store(io.get_executor(), 30ms);
-    REQUIRE(co_await store.async_create(record_for(id_a), 11) == store_status::ok);
-    const auto taken = co_await store.async_attach(id_a, 22);
-    REQUIRE(taken.status == store_status::ok);
-    CHECK(taken.previous_lease == 11);
-    co_await store.async_park(id_a, 11);  // the old connection ends: must not park
-    co_await wait_for(io, 100ms);
-    const auto again = co_await store.async_attach(id_a, 33);
-    REQUIRE(again.status == store_status::ok);
-    CHECK(again.previous_lease == 22);  // still live on 22 until now
   });
 }
 
@@ -166,7 +113,7 @@ TEST_CASE("completion replaces the session by a record that answers CONT and ref
     CHECK(co_await store.async_create(record_for(id_a), 3) == store_status::already_exists);
 
     // Attaching to a completion record does not keep it alive: it expires from FIN.
-    co_await store.async_park(id_a, 2);
+    co_await store.async_park(record_for(id_a), 2);
     co_await wait_for(io, 250ms);
     CHECK(purged == std::vector<client_id>{id_a});
     CHECK((co_await store.async_attach(id_a, 4)).status == store_status::not_found);
@@ -178,7 +125,7 @@ TEST_CASE("an expired record is never returned, even before the timer collects i
   run_test([](asio::io_context& io) -> asio::awaitable<void> {
     memory_session_store store(io.get_executor(), 10ms);
     REQUIRE(co_await store.async_create(record_for(id_a), 1) == store_status::ok);
-    co_await store.async_park(id_a, 1);
+    co_await store.async_park(record_for(id_a), 1);
     // Block the event loop so the expiry timer cannot run; the record is stale.
     std::this_thread::sleep_for(30ms);
     CHECK(store.size() == 1);
@@ -198,7 +145,7 @@ TEST_CASE("many sessions expire in deadline order without any scan") {
       REQUIRE(co_await store.async_create(record_for(ids.back()), 1) == store_status::ok);
     }
     for (const auto& id : ids)
-      co_await store.async_park(id, 1);
+      co_await store.async_park(record_for(id), 1);
     co_await wait_for(io, 200ms);
     CHECK(store.size() == 0);
     CHECK(purged == ids);  // parked in this order, so purged in this order

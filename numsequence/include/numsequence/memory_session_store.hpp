@@ -34,9 +34,11 @@ class memory_session_store final : public session_store {
 
   asio::awaitable<store_status> async_create(const session_record& record, lease_id lease) override;
   asio::awaitable<attach_result> async_attach(const client_id& id, lease_id lease) override;
-  asio::awaitable<void> async_park(const client_id& id, lease_id lease) override;
+  asio::awaitable<void> async_park(const session_record& record, lease_id lease) override;
   asio::awaitable<store_status> async_complete(const client_id& id, lease_id lease,
                                                const md5_digest& checksum) override;
+  asio::awaitable<store_status> async_keep_alive(const session_record& record,
+                                                 lease_id lease) override;
 
   /// @brief Records held now, expired ones not yet collected included.
   std::size_t size() const;

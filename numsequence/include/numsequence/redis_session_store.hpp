@@ -1,0 +1,58 @@
+#pragma once
+/// @brief A session_store shared through Redis: several servers, one session, any server.
+
+#include <asio/any_io_executor.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "numsequence/redis_client.hpp"
+#include "numsequence/session_store.hpp"
+
+namespace numsequence {
+
+/// @brief session_store on Redis, with the in-memory store's semantics (spec §4-5).
+///
+/// One hash per session under `<prefix><client-id>` holding only what regenerates
+/// the numbers: format version, mode, seed, n, batch, state (live, parked,
+/// completed), the lease that holds it, and the checksum once completed. Every
+/// transition is one Lua script, so it is atomic across servers: create-if-absent,
+/// attach (taking over from whoever held it), park, complete, keep-alive.
+///
+/// Expiry is Redis's own key TTL: parked sessions and completion records get the
+/// purge window; live sessions get it too, refreshed by their connection every
+/// third of it (keep_alive_interval()), so a session outlives no server that dies
+/// holding it by more than one purge window, and never expires under a connected
+/// client. No scans, no polling.
+///
+/// If Redis restarts empty, a live session's next keep-alive or park writes it back
+/// from the connection's copy; parked sessions and completion records are lost.
+/// While Redis is unreachable, every operation reports store_status::unavailable.
+class redis_session_store final : public session_store {
+ public:
+  using duration = std::chrono::steady_clock::duration;
+
+  redis_session_store(std::shared_ptr<redis_client> redis, duration purge_after,
+                      std::string key_prefix = "numsequence:session:");
+
+  asio::awaitable<store_status> async_create(const session_record& record, lease_id lease) override;
+  asio::awaitable<attach_result> async_attach(const client_id& id, lease_id lease) override;
+  asio::awaitable<void> async_park(const session_record& record, lease_id lease) override;
+  asio::awaitable<store_status> async_complete(const client_id& id, lease_id lease,
+                                               const md5_digest& checksum) override;
+  std::optional<duration> keep_alive_interval() const override;
+  asio::awaitable<store_status> async_keep_alive(const session_record& record,
+                                                 lease_id lease) override;
+
+  redis_client& client() noexcept { return *redis_; }
+
+ private:
+  std::string key(const client_id& id) const;
+  std::string ttl_ms() const;
+
+  std::shared_ptr<redis_client> redis_;
+  duration purge_after_;
+  std::string prefix_;
+};
+
+}  // namespace numsequence

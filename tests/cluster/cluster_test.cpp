@@ -1,0 +1,245 @@
+// Several numsequence servers sharing one real redis-server: one session served by any of
+// them, behind a real HAProxy, through server deaths and Redis restarts.
+
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cluster_fixture.hpp"
+#include "numsequence/codec.hpp"
+
+using namespace numsequence;
+using namespace numsequence::cluster;
+
+namespace {
+
+std::vector<std::unique_ptr<running_server>> start_servers(std::size_t count,
+                                                           const redis_instance& redis,
+                                                           std::vector<std::string> args) {
+  args.insert(args.end(), {"--store", redis.url()});
+  std::vector<std::unique_ptr<running_server>> servers;
+  for (std::size_t i = 0; i < count; ++i)
+    servers.push_back(std::make_unique<running_server>(args));
+  return servers;
+}
+
+/// The value of `"key":` in the client's one-line JSON (numbers and strings, no nesting).
+std::string json_field(const std::string& json, const std::string& key) {
+  const auto at = json.find("\"" + key + "\":");
+  if (at == std::string::npos)
+    return {};
+  auto start = at + key.size() + 3;
+  if (json[start] == '"') {
+    ++start;
+    return json.substr(start, json.find('"', start) - start);
+  }
+  return json.substr(start, json.find_first_of(",}", start) - start);
+}
+
+/// The NUM reply for batch k of a session.
+std::string expected_num(const sequence_params& p, std::uint32_t k) {
+  sequence_generator g(p);
+  std::string out;
+  append_num(out, g.batch(k));
+  return out;
+}
+
+/// True if the server has logged serving the session (creating or continuing it).
+bool served_session(running_server& s) {
+  const auto log = s.process().stderr_text();
+  return log.find(" created (") != std::string::npos || log.find(" continued") != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("cluster: two and three servers behind HAProxy complete one 65535-number session") {
+  if (!have_program("redis-server") || !have_program("haproxy"))
+    return;
+  for (unsigned count : {2u, 3u}) {
+    CAPTURE(count);
+    redis_instance redis;
+    // A short session timer and a pause per batch make many connections, so round-robin
+    // spreads them over every server.
+    auto servers =
+        start_servers(count, redis, {"--session-timeout", "0.05", "--interval", "0.0002"});
+    std::vector<std::uint16_t> ports;
+    for (auto& s : servers)
+      ports.push_back(s->port());
+    haproxy_instance proxy(ports);
+
+    temp_dir dir;
+    const std::string id = numbered_id(count, 0xc1u);
+    std::vector<std::string> args = {"NEW",         "65535", std::to_string(proxy.port()),
+                                     "--client_id", id,      "--json"};
+    for (auto p : ports)
+      args.insert(args.end(), {"--server", "127.0.0.1:" + std::to_string(p)});
+    const auto result = run_client(args, dir.path(), seconds(90));
+    INFO("client stdout: " << result.out << "\nclient stderr: " << result.err);
+    REQUIRE(result.exit_code() == 0);
+    const auto params = test_params(id, 65535);
+    CHECK(json_field(result.out, "valid") == "true");
+    CHECK(json_field(result.out, "sum") == std::to_string(expected_sum(params)));
+    CHECK(json_field(result.out, "checksum") == expected_checksum(params));
+    CHECK(std::stoi(json_field(result.out, "reconnects")) >= static_cast<int>(count));
+    for (auto& s : servers)
+      CHECK_MESSAGE(served_session(*s), "a server never served the session");
+  }
+}
+
+TEST_CASE("cluster: a server killed mid-transfer, the client completes through another") {
+  if (!have_program("redis-server"))
+    return;
+  redis_instance redis;
+  auto servers = start_servers(2, redis, {"--session-timeout", "0", "--interval", "0.0005"});
+  temp_dir dir;
+  const std::string id = numbered_id(1, 0xd1u);
+  auto client = start_client({"NEW", "20000", servers[0]->port_text(), "--client_id", id,
+                              "--server", "127.0.0.1:" + servers[1]->port_text(), "--json"},
+                             dir.path());
+  REQUIRE(servers[0]->process().wait_for_stderr_containing(" created (", seconds(10)));
+  const auto killed = servers[0]->stop(SIGKILL);
+  REQUIRE(killed.has_value());
+  CHECK_FALSE(killed->exited);
+
+  const auto status = client->wait(seconds(60));
+  INFO("client stdout: " << client->stdout_text() << "\nclient stderr: " << client->stderr_text());
+  REQUIRE(status.has_value());
+  CHECK(status->success());
+  const auto params = test_params(id, 20000);
+  const auto out = client->stdout_text();
+  CHECK(json_field(out, "valid") == "true");
+  CHECK(json_field(out, "sum") == std::to_string(expected_sum(params)));
+  CHECK(servers[1]->process().stderr_text().find(" continued") != std::string::npos);
+}
+
+TEST_CASE("cluster: CONT on another server takes the session over; the first server lets go") {
+  if (!have_program("redis-server"))
+    return;
+  redis_instance redis;
+  // Keep-alives every purge-after / 3 = 0.3 s tell server A it lost the session.
+  auto servers = start_servers(2, redis, {"--session-timeout", "0", "--purge-after", "0.9"});
+  const std::string id = numbered_id(1, 0xe1u);
+  auto on_a = servers[0]->connect();
+  REQUIRE(on_a.send("INIT," + id + ",10,5;RECV,0;", reply_timeout));
+  REQUIRE(on_a.read_replies(2, reply_timeout).size() == 2);
+
+  auto on_b = servers[1]->connect();
+  REQUIRE(on_b.send("CONT," + id + ";RECV,1;", reply_timeout));
+  const auto replies = on_b.read_replies(2, reply_timeout);
+  REQUIRE(replies.size() == 2);
+  CHECK(replies[0] == "ACK;");
+  CHECK(replies[1].starts_with("NUM,"));
+
+  CHECK_MESSAGE(on_a.wait_closed_silently(seconds(5)),
+                "server A kept serving a session that server B took over");
+  REQUIRE(on_b.send("FIN;", reply_timeout));
+  const auto fac = on_b.read_reply(reply_timeout);
+  REQUIRE(fac.has_value());
+  CHECK(*fac == "FAC," + expected_checksum(test_params(id, 10)) + ";");
+}
+
+TEST_CASE(
+    "cluster: Redis stopped mid-session, new sessions get a clear ERR, live ones go on; "
+    "restarted, new sessions work again") {
+  if (!have_program("redis-server"))
+    return;
+  redis_instance redis;
+  auto servers = start_servers(1, redis, {"--session-timeout", "0"});
+  auto& server = *servers[0];
+  const std::string live_id = numbered_id(1, 0xf1u);
+  auto live = server.connect();
+  REQUIRE(live.send("INIT," + live_id + ",100,5;RECV,0;", reply_timeout));
+  REQUIRE(live.read_replies(2, reply_timeout).size() == 2);
+
+  redis.stop(SIGKILL);
+  // RECV never touches Redis: the live connection is served as before.
+  REQUIRE(live.send("RECV,1;", reply_timeout));
+  const auto num = live.read_reply(reply_timeout);
+  REQUIRE(num.has_value());
+  CHECK(num->starts_with("NUM,"));
+
+  auto refused = server.connect();
+  REQUIRE(refused.send("INIT," + numbered_id(2, 0xf1u) + ",10,5;", reply_timeout));
+  CHECK(refused.read_until_closed(reply_timeout) == "ERR,session store unavailable;");
+  auto refused_cont = server.connect();
+  REQUIRE(refused_cont.send("CONT," + live_id + ";", reply_timeout));
+  CHECK(refused_cont.read_until_closed(reply_timeout) == "ERR,session store unavailable;");
+  CHECK(server.process().running());
+  CHECK(server.process().wait_for_stderr_containing("unreachable", seconds(5)));
+
+  redis.start();
+  REQUIRE_MESSAGE(server.process().wait_for_stderr_containing(
+                      "connected to Redis at " + redis.url() + "/0 again", seconds(10)),
+                  "the server did not reconnect to Redis");
+  auto fresh = server.connect();
+  REQUIRE(fresh.send("INIT," + numbered_id(3, 0xf1u) + ",10,5;RECV,1;FIN;", reply_timeout));
+  const auto replies = fresh.read_replies(3, reply_timeout);
+  REQUIRE(replies.size() == 3);
+  CHECK(replies[0] == "ACK;");
+  CHECK(replies[2] == "FAC," + expected_checksum(test_params(numbered_id(3, 0xf1u), 10)) + ";");
+
+  // The session that lived through the outage completes with the right checksum.
+  REQUIRE(live.send("FIN;", reply_timeout));
+  const auto fac = live.read_reply(reply_timeout);
+  REQUIRE(fac.has_value());
+  CHECK(*fac == "FAC," + expected_checksum(test_params(live_id, 100)) + ";");
+}
+
+TEST_CASE("cluster: Redis restarted empty: live sessions are written back, parked ones are lost") {
+  if (!have_program("redis-server"))
+    return;
+  redis_instance redis;
+  // Keep-alive every 2 s; parked sessions would live 6 s if Redis kept them.
+  auto servers = start_servers(1, redis, {"--session-timeout", "0", "--purge-after", "6"});
+  auto& server = *servers[0];
+  const std::string live_id = numbered_id(1, 0xa1u);
+  const std::string parked_id = numbered_id(2, 0xa1u);
+  auto live = server.connect();
+  REQUIRE(live.send("INIT," + live_id + ",10,5;RECV,0;", reply_timeout));
+  REQUIRE(live.read_replies(2, reply_timeout).size() == 2);
+  {
+    auto gone = server.connect();
+    REQUIRE(gone.send("INIT," + parked_id + ",10,5;RECV,0;", reply_timeout));
+    REQUIRE(gone.read_replies(2, reply_timeout).size() == 2);
+  }  // closed: parked
+
+  redis.stop();
+  redis.start();
+  REQUIRE_MESSAGE(server.process().wait_for_stderr_containing("written back", seconds(10)),
+                  "the live session was not written back after the restart");
+
+  auto cont_live = server.connect();
+  REQUIRE(cont_live.send("CONT," + live_id + ";RECV,1;", reply_timeout));
+  const auto replies = cont_live.read_replies(2, reply_timeout);
+  REQUIRE(replies.size() == 2);
+  CHECK(replies[0] == "ACK;");
+  CHECK(replies[1] == expected_num(test_params(live_id, 10), 1));
+
+  auto cont_parked = server.connect();
+  REQUIRE(cont_parked.send("CONT," + parked_id + ";", reply_timeout));
+  CHECK(cont_parked.read_until_closed(reply_timeout) ==
+        "ERR,Client-id: " + parked_id + " does not exist;");
+}
+
+TEST_CASE("cluster: a server whose Redis is down at start serves nothing wrong and says why") {
+  bound_port closed_port;  // bound, never listening
+  running_server server({"--store", "redis://127.0.0.1:" + std::to_string(closed_port.port())});
+  auto c = server.connect();
+  REQUIRE(c.send("INIT," + numbered_id(1, 0xb1u) + ",10,5;", reply_timeout));
+  CHECK(c.read_until_closed(reply_timeout) == "ERR,session store unavailable;");
+  CHECK(server.process().wait_for_stderr_containing("unreachable", seconds(5)));
+}
+
+TEST_CASE("cluster: a bad --store is a usage error") {
+  const auto result = run_process(
+      [] {
+        process_options o;
+        o.argv = {server_binary, "0", "--store", "redis://nowhere"};
+        return o;
+      }(),
+      seconds(10));
+  CHECK(result.exit_code() == 2);
+  CHECK(result.err.find("invalid --store") != std::string::npos);
+}

@@ -1,0 +1,357 @@
+// One suite of session-store cases, run against the in-memory store and against the Redis
+// store on a real redis-server: both must keep the same contract (spec §4-5).
+
+#include <doctest/doctest.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <memory>
+
+#include "cluster_fixture.hpp"
+#include "numsequence/memory_session_store.hpp"
+#include "numsequence/redis_session_store.hpp"
+
+using namespace numsequence;
+using namespace numsequence::cluster;
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
+
+session_record record_for(const client_id& id, std::uint32_t n = 10, std::uint32_t batch = 5) {
+  session_record r;
+  r.sequence.mode = sequence_mode::normal;
+  r.sequence.seed = 0xfeedfacecafebeefULL;
+  r.sequence.id = id;
+  r.sequence.n = n;
+  r.sequence.batch = batch;
+  return r;
+}
+
+/// A Redis command's arguments. Built in a plain function: g++ 12 miscompiles braced lists
+/// of string temporaries inside coroutines.
+template <class... Args>
+std::vector<std::string> args(const Args&... a) {
+  return {std::string(a)...};
+}
+
+asio::awaitable<void> wait_for(clock_type::duration d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(use_nothrow);
+}
+
+/// Waits `d`, calling keep-alive for `lease` as often as the store asks, as a server does for a
+/// connected client.
+asio::awaitable<void> stay_connected(session_store& store, const session_record& r, lease_id lease,
+                                     clock_type::duration d) {
+  const auto until = clock_type::now() + d;
+  const auto interval = store.keep_alive_interval();
+  while (clock_type::now() < until) {
+    co_await wait_for(interval
+                          ? std::min<clock_type::duration>(*interval, until - clock_type::now())
+                          : until - clock_type::now());
+    if (interval)
+      CHECK(co_await store.async_keep_alive(r, lease) == store_status::ok);
+  }
+}
+
+redis_instance& shared_redis() {
+  static redis_instance instance;
+  return instance;
+}
+
+using test_body = std::function<asio::awaitable<void>(session_store&)>;
+
+struct memory_backend {
+  static bool available() { return true; }
+  static asio::awaitable<void> run(clock_type::duration purge_after, test_body body) {
+    memory_session_store store(co_await asio::this_coro::executor, purge_after);
+    co_await body(store);
+  }
+};
+
+struct redis_backend {
+  static bool available() { return have_program("redis-server"); }
+  static asio::awaitable<void> run(clock_type::duration purge_after, test_body body) {
+    // Locals, not temporaries: g++ 12 destroys temporaries of a co_await expression early.
+    const auto executor = co_await asio::this_coro::executor;
+    redis_address address;
+    address.port = shared_redis().port();
+    auto client = redis_client::make(executor, address, {});
+    client->start();
+    for (int i = 0; i < 500 && !client->connected(); ++i)
+      co_await wait_for(10ms);
+    REQUIRE_MESSAGE(client->connected(), "could not connect to the test redis-server");
+    // A fresh key prefix per test keeps the cases apart on the one server.
+    redis_session_store store(client, purge_after,
+                              "numsequence-test:" + client_id::random().str() + ":");
+    co_await body(store);
+    client->stop();
+  }
+};
+
+template <class Backend>
+void run_store_test(clock_type::duration purge_after, test_body body) {
+  if (!Backend::available())
+    return;
+  asio::io_context io;
+  bool finished = false;
+  std::exception_ptr failure;
+  asio::co_spawn(io, Backend::run(purge_after, std::move(body)), [&](std::exception_ptr e) {
+    failure = e;
+    finished = true;
+  });
+  io.run_for(20s);
+  REQUIRE_MESSAGE(finished, "the store test did not finish within 20 s");
+  if (failure)
+    std::rethrow_exception(failure);
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("store: create refuses an id that has a record; attach finds only existing ids",
+                   Backend, memory_backend, redis_backend) {
+  run_store_test<Backend>(30s, [](session_store& store) -> asio::awaitable<void> {
+    const auto id = client_id::random();
+    CHECK(co_await store.async_create(record_for(id), 1) == store_status::ok);
+    CHECK(co_await store.async_create(record_for(id, 99, 1), 2) == store_status::already_exists);
+    {
+      const auto r = co_await store.async_attach(client_id::random(), 3);
+      CHECK(r.status == store_status::not_found);
+    }
+    const auto found = co_await store.async_attach(id, 4);
+    REQUIRE(found.status == store_status::ok);
+    CHECK(found.record.sequence.n == 10);  // the first INIT's, not the refused one's
+    CHECK(found.record.sequence.batch == 5);
+    CHECK(found.record.sequence.seed == 0xfeedfacecafebeefULL);
+    CHECK(found.record.sequence.mode == sequence_mode::normal);
+    CHECK(found.record.sequence.id == id);
+    CHECK_FALSE(found.record.completed());
+  });
+}
+
+TEST_CASE_TEMPLATE("store: a parked session expires after the purge window", Backend,
+                   memory_backend, redis_backend) {
+  run_store_test<Backend>(150ms, [](session_store& store) -> asio::awaitable<void> {
+    const auto id = client_id::random();
+    REQUIRE(co_await store.async_create(record_for(id), 1) == store_status::ok);
+    co_await store.async_park(record_for(id), 1);
+    {
+      const auto r = co_await store.async_attach(id, 2);
+      CHECK(r.status == store_status::ok);
+    }  // inside the window
+    co_await store.async_park(record_for(id), 2);
+    co_await wait_for(400ms);
+    {
+      const auto r = co_await store.async_attach(id, 3);
+      CHECK(r.status == store_status::not_found);
+    }
+    CHECK(co_await store.async_create(record_for(id), 4) == store_status::ok);  // the id is free
+  });
+}
+
+TEST_CASE_TEMPLATE("store: a live session does not expire while its connection keeps it", Backend,
+                   memory_backend, redis_backend) {
+  run_store_test<Backend>(150ms, [](session_store& store) -> asio::awaitable<void> {
+    const auto id = client_id::random();
+    REQUIRE(co_await store.async_create(record_for(id), 1) == store_status::ok);
+    co_await stay_connected(store, record_for(id), 1, 600ms);
+    const auto back = co_await store.async_attach(id, 2);
+    CHECK(back.status == store_status::ok);
+    CHECK(back.previous_lease == 1);  // still live on lease 1 until this takeover
+  });
+}
+
+TEST_CASE_TEMPLATE("store: attaching within the window stops the purge clock", Backend,
+                   memory_backend, redis_backend) {
+  run_store_test<Backend>(200ms, [](session_store& store) -> asio::awaitable<void> {
+    const auto id = client_id::random();
+    REQUIRE(co_await store.async_create(record_for(id), 1) == store_status::ok);
+    co_await store.async_park(record_for(id), 1);
+    const auto back = co_await store.async_attach(id, 2);
+    REQUIRE(back.status == store_status::ok);
+    CHECK(back.previous_lease == 0);                           // it was parked: nobody lost it
+    co_await stay_connected(store, record_for(id), 2, 600ms);  // well past the old deadline
+    {
+      const auto r = co_await store.async_attach(id, 3);
+      CHECK(r.status == store_status::ok);
+    }
+  });
+}
+
+TEST_CASE_TEMPLATE(
+    "store: takeover reports the lease that lost the session, which then can "
+    "neither park nor keep it",
+    Backend, memory_backend, redis_backend) {
+  run_store_test<Backend>(150ms, [](session_store& store) -> asio::awaitable<void> {
+    const auto id = client_id::random();
+    REQUIRE(co_await store.async_create(record_for(id), 11) == store_status::ok);
+    const auto taken = co_await store.async_attach(id, 22);
+    REQUIRE(taken.status == store_status::ok);
+    CHECK(taken.previous_lease == 11);
+    CHECK(co_await store.async_keep_alive(record_for(id), 11) == store_status::not_found);
+    CHECK(co_await store.async_keep_alive(record_for(id), 22) == store_status::ok);
+    co_await store.async_park(record_for(id), 11);  // the old connection ends: must not park
+    co_await stay_connected(store, record_for(id), 22, 400ms);
+    const auto again = co_await store.async_attach(id, 33);
+    REQUIRE(again.status == store_status::ok);
+    CHECK(again.previous_lease == 22);  // still live on 22: lease 11's park did nothing
+  });
+}
+
+TEST_CASE_TEMPLATE(
+    "store: completion leaves a record that answers CONT, refuses INIT and "
+    "expires a window after FIN",
+    Backend, memory_backend, redis_backend) {
+  run_store_test<Backend>(200ms, [](session_store& store) -> asio::awaitable<void> {
+    const auto id = client_id::random();
+    const md5_digest sum = *md5_from_hex("9b14501c5359fb4eac96df9e874348b2");
+    REQUIRE(co_await store.async_create(record_for(id), 1) == store_status::ok);
+    CHECK(co_await store.async_complete(id, 1, sum) == store_status::ok);
+    CHECK(co_await store.async_complete(id, 1, sum) == store_status::ok);  // idempotent
+
+    const auto cont = co_await store.async_attach(id, 2);
+    REQUIRE(cont.status == store_status::ok);
+    REQUIRE(cont.record.completed());
+    CHECK(*cont.record.completed_checksum == sum);
+    CHECK(cont.record.sequence.n == 10);
+    CHECK(cont.record.sequence.batch == 5);
+    CHECK(cont.previous_lease == 0);
+    CHECK(co_await store.async_create(record_for(id), 3) == store_status::already_exists);
+    // Nobody holds a completed session: keep-alive says so, park does nothing.
+    CHECK(co_await store.async_keep_alive(record_for(id), 2) == store_status::not_found);
+
+    co_await wait_for(100ms);
+    {
+      const auto r = co_await store.async_attach(id, 4);
+      CHECK(r.status == store_status::ok);
+    }  // does not extend it
+    co_await wait_for(250ms);
+    {
+      const auto r = co_await store.async_attach(id, 5);
+      CHECK(r.status == store_status::not_found);
+    }
+    CHECK(co_await store.async_create(record_for(id), 6) == store_status::ok);
+  });
+}
+
+TEST_CASE_TEMPLATE("store: completing an unknown session reports not found", Backend,
+                   memory_backend, redis_backend) {
+  run_store_test<Backend>(30s, [](session_store& store) -> asio::awaitable<void> {
+    CHECK(co_await store.async_complete(client_id::random(), 1, md5_digest{}) ==
+          store_status::not_found);
+  });
+}
+
+TEST_CASE("redis store: a live session lost by Redis is written back by its connection") {
+  run_store_test<redis_backend>(30s, [](session_store& s) -> asio::awaitable<void> {
+    auto& store = static_cast<redis_session_store&>(s);
+    const auto live = client_id::random();
+    const auto parked = client_id::random();
+    REQUIRE(co_await store.async_create(record_for(live), 1) == store_status::ok);
+    REQUIRE(co_await store.async_create(record_for(parked), 2) == store_status::ok);
+    co_await store.async_park(record_for(parked), 2);
+
+    // What a Redis restart without persistence does to the data.
+    const auto flushed = co_await store.client().async_command(args("FLUSHDB"));
+    REQUIRE(flushed.has_value());
+
+    CHECK(co_await store.async_keep_alive(record_for(live), 1) == store_status::ok);
+    const auto back = co_await store.async_attach(live, 3);
+    REQUIRE(back.status == store_status::ok);
+    CHECK(back.previous_lease == 1);
+    CHECK(back.record.sequence.seed == record_for(live).sequence.seed);
+    // A parked session has no connection to restore it: it is gone.
+    {
+      const auto r = co_await store.async_attach(parked, 4);
+      CHECK(r.status == store_status::not_found);
+    }
+  });
+}
+
+TEST_CASE("redis store: a damaged record is reported unavailable, not misread") {
+  run_store_test<redis_backend>(30s, [](session_store& s) -> asio::awaitable<void> {
+    auto& store = static_cast<redis_session_store&>(s);
+    const auto id = client_id::random();
+    REQUIRE(co_await store.async_create(record_for(id), 1) == store_status::ok);
+    // The key layout is the store's business: find this test's one key by its unique prefix.
+    const auto keys =
+        co_await store.client().async_command(args("KEYS", "numsequence-test:*" + id.str()));
+    REQUIRE(keys.has_value());
+    REQUIRE(keys->elements.size() == 1);
+    const auto key = keys->elements[0].text;
+    const auto damaged = co_await store.client().async_command(args("HSET", key, "n", "70000"));
+    REQUIRE(damaged.has_value());
+    {
+      const auto r = co_await store.async_attach(id, 2);
+      CHECK(r.status == store_status::unavailable);
+    }
+    const auto versioned =
+        co_await store.client().async_command(args("HSET", key, "n", "10", "v", "9"));
+    REQUIRE(versioned.has_value());
+    {
+      const auto r = co_await store.async_attach(id, 3);
+      CHECK(r.status == store_status::unavailable);
+    }
+  });
+}
+
+TEST_CASE("redis store: every operation reports unavailable while Redis cannot be reached") {
+  if (!redis_backend::available())
+    return;
+  bound_port closed_port;  // bound, never listening: connections are refused
+  asio::io_context io;
+  bool finished = false;
+  std::exception_ptr failure;
+  auto test = [&]() -> asio::awaitable<void> {
+    redis_address address;
+    address.port = closed_port.port();
+    auto client = redis_client::make(io.get_executor(), address, {});
+    client->start();
+    redis_session_store store(client, 30s);
+    co_await wait_for(50ms);
+    CHECK_FALSE(client->connected());
+    const auto id = client_id::random();
+    CHECK(co_await store.async_create(record_for(id), 1) == store_status::unavailable);
+    {
+      const auto r = co_await store.async_attach(id, 1);
+      CHECK(r.status == store_status::unavailable);
+    }
+    CHECK(co_await store.async_keep_alive(record_for(id), 1) == store_status::unavailable);
+    CHECK(co_await store.async_complete(id, 1, md5_digest{}) == store_status::unavailable);
+    co_await store.async_park(record_for(id), 1);  // logs, never throws
+    client->stop();
+  };
+  asio::co_spawn(io, test(), [&](std::exception_ptr e) {
+    failure = e;
+    finished = true;
+  });
+  io.run_for(10s);
+  REQUIRE(finished);
+  if (failure)
+    std::rethrow_exception(failure);
+}
+
+TEST_CASE("redis address: URLs are parsed strictly") {
+  const auto a = redis_address::parse("redis://10.1.2.3:6380/2");
+  REQUIRE(a.has_value());
+  CHECK(a->host == "10.1.2.3");
+  CHECK(a->port == 6380);
+  CHECK(a->db == 2);
+  CHECK(redis_address::parse("redis://localhost:6379")->db == 0);
+  CHECK(a->str() == "redis://10.1.2.3:6380/2");
+  for (const char* bad : {"", "redis://", "redis://host", "redis://:6379", "redis://h:0",
+                          "redis://h:65536", "redis://h:12x", "http://h:6379", "redis://h:6379/",
+                          "redis://h:6379/-1", "redis://h:6379/x"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(redis_address::parse(bad).has_value());
+  }
+}
