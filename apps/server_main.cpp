@@ -1,11 +1,16 @@
 // numsequence-server: serves the resumable number-sequence protocol over TCP.
 
+#include <algorithm>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <csignal>
 #include <cstdlib>
 #include <cxxopts.hpp>
 #include <iostream>
+#include <memory>
+#include <thread>
+#include <vector>
 
 #include "cli.hpp"
 #include "numsequence/log.hpp"
@@ -33,6 +38,7 @@ struct parsed_command {
   std::chrono::steady_clock::duration purge_after = std::chrono::seconds(30);
   numsequence::log_level level = numsequence::log_level::info;
   std::optional<numsequence::redis_address> redis;  // nullopt: the in-memory store
+  unsigned threads = 1;
 };
 
 parsed_command parse_command_line(int argc, char** argv) {
@@ -59,6 +65,8 @@ parsed_command parse_command_line(int argc, char** argv) {
      cxxopts::value<std::string>()->default_value("256"))
     ("store", "where sessions live: 'memory' (this process) or redis://HOST:PORT[/DB] "
      "(shared by every server using it)", cxxopts::value<std::string>()->default_value("memory"))
+    ("threads", "threads serving connections (default: the number of cores)",
+     cxxopts::value<std::string>())
     ("fixed-seed", "derive normal-mode seeds from this number and the client id "
      "(reproducible sequences across servers)", cxxopts::value<std::string>())
     ("log-level", "debug, info, warning, error or off",
@@ -116,6 +124,14 @@ parsed_command parse_command_line(int argc, char** argv) {
                              "' (expected 'memory' or redis://HOST:PORT[/DB])");
     }
   }
+  cmd.threads = std::max(1u, std::thread::hardware_concurrency());
+  if (args.count("threads")) {
+    const auto threads = cli::parse_unsigned<unsigned>(args["threads"].as<std::string>());
+    if (!threads || *threads == 0 || *threads > 256) {
+      throw cli::usage_error("invalid --threads (expected 1-256)");
+    }
+    cmd.threads = *threads;
+  }
   const auto level = parse_log_level(args["log-level"].as<std::string>());
   if (!level)
     throw cli::usage_error("invalid --log-level (expected debug, info, warning, error or off)");
@@ -137,43 +153,77 @@ int main(int argc, char** argv) {
   set_log_level(cmd.level);
 
   try {
-    asio::io_context io(1);
-    std::unique_ptr<session_store> store;
-    std::shared_ptr<redis_client> redis;
-    if (cmd.redis) {
-      // Starts connecting in the background: the server serves RECV without Redis,
-      // and INIT/CONT answer "session store unavailable" until it is reachable.
-      redis = redis_client::make(io.get_executor(), *cmd.redis, {});
-      redis->start();
-      store = std::make_unique<redis_session_store>(redis, cmd.purge_after);
-    } else {
-      store = std::make_unique<memory_session_store>(
-          io.get_executor(), cmd.purge_after, [](const client_id& id) {
+    // One io_context per thread, each with its own server on the same port (SO_REUSEPORT):
+    // a connection lives on one thread, with no locks on its path. The in-memory store and
+    // the connection registry are shared (and locked); Redis gets one connection per thread
+    // (hiredis contexts are not thread-safe).
+    struct worker {
+      asio::io_context io{1};
+      std::shared_ptr<redis_client> redis;
+      std::unique_ptr<session_store> redis_store;
+      std::unique_ptr<server> srv;
+    };
+    std::vector<std::unique_ptr<worker>> workers;
+    for (unsigned i = 0; i < cmd.threads; ++i)
+      workers.push_back(std::make_unique<worker>());
+
+    std::unique_ptr<memory_session_store> memory_store;
+    if (!cmd.redis) {
+      memory_store = std::make_unique<memory_session_store>(
+          workers[0]->io.get_executor(), cmd.purge_after, [](const client_id& id) {
             log(log_level::info, "Purging client info for: ", id.redacted());
           });
     }
-    server srv(io, cmd.config, *store);
-    const auto endpoint = srv.local_endpoint();
+    auto registry = make_connection_registry();
+    server_config config = cmd.config;
+    config.reuse_port = cmd.threads > 1;
+    for (auto& w : workers) {
+      session_store* store = memory_store.get();
+      if (cmd.redis) {
+        // Connects in the background: RECV is served without Redis, and INIT/CONT answer
+        // "session store unavailable" until it is reachable.
+        w->redis = redis_client::make(w->io.get_executor(), *cmd.redis, {});
+        w->redis->start();
+        w->redis_store = std::make_unique<redis_session_store>(w->redis, cmd.purge_after);
+        store = w->redis_store.get();
+      }
+      w->srv = std::make_unique<server>(w->io, config, *store, registry);
+      config.port = w->srv->local_endpoint().port();  // port 0: the others join the one picked
+    }
+    const auto endpoint = workers[0]->srv->local_endpoint();
     std::cout << "listening on " << endpoint.address().to_string() << ':' << endpoint.port()
               << std::endl;
     log(log_level::info, "serving on ", endpoint.address().to_string(), ':', endpoint.port(),
-        cmd.config.test_mode ? " in test mode" : "",
+        " with ", cmd.threads, cmd.threads == 1 ? " thread" : " threads",
+        cmd.config.test_mode ? ", test mode" : "",
         cmd.redis ? ", sessions in " + cmd.redis->str() : ", sessions in memory");
 
-    asio::signal_set signals(io, SIGINT, SIGTERM);
+    asio::signal_set signals(workers[0]->io, SIGINT, SIGTERM);
     signals.async_wait([&](std::error_code ec, int signal_number) {
       if (ec)
         return;
       log(log_level::info, "signal ", signal_number, ": stopping");
-      srv.stop([&io, &redis] {
-        // Connections have parked their sessions; only now may Redis go.
-        if (redis)
-          redis->stop();
-        io.stop();
-      });
+      for (auto& w : workers) {
+        asio::post(w->io, [&w = *w] {
+          w.srv->stop([&w] {
+            // Connections have parked their sessions; only now may Redis go.
+            if (w.redis)
+              w.redis->stop();
+            w.io.stop();
+          });
+        });
+      }
     });
-    srv.start();
-    io.run();
+    for (auto& w : workers)
+      w->srv->start();
+
+    std::vector<std::thread> threads;
+    for (std::size_t i = 1; i < workers.size(); ++i) {
+      threads.emplace_back([&w = *workers[i]] { w.io.run(); });
+    }
+    workers[0]->io.run();
+    for (auto& t : threads)
+      t.join();
     log(log_level::info, "stopped");
     return 0;
   } catch (const std::system_error& e) {

@@ -1,6 +1,7 @@
 #include "numsequence/server.hpp"
 
 #include <openssl/rand.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <asio/co_spawn.hpp>
@@ -10,7 +11,9 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <cerrno>
 #include <exception>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -76,9 +79,41 @@ class server_connection;
 }
 using detail::server_connection;
 
+/// Live connections by lease, shared by every server (thread) of the process: a CONT served
+/// on one thread finds and closes the connection it takes the session from on another.
+class connection_registry {
+ public:
+  void add(lease_id lease, const std::shared_ptr<server_connection>& c) {
+    std::lock_guard lock(mutex_);
+    by_lease_[lease] = c;
+  }
+  void remove(lease_id lease) {
+    std::lock_guard lock(mutex_);
+    by_lease_.erase(lease);
+  }
+  std::shared_ptr<server_connection> find(lease_id lease) {
+    std::lock_guard lock(mutex_);
+    auto it = by_lease_.find(lease);
+    return it == by_lease_.end() ? nullptr : it->second.lock();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<lease_id, std::weak_ptr<server_connection>> by_lease_;
+};
+
+std::shared_ptr<connection_registry> make_connection_registry() {
+  return std::make_shared<connection_registry>();
+}
+
 struct server::impl : std::enable_shared_from_this<server::impl> {
-  impl(asio::io_context& io_context, server_config cfg, session_store& s)
-      : io(io_context), config(std::move(cfg)), store(s), acceptor(io_context) {}
+  impl(asio::io_context& io_context, server_config cfg, session_store& s,
+       std::shared_ptr<connection_registry> r)
+      : io(io_context),
+        config(std::move(cfg)),
+        store(s),
+        acceptor(io_context),
+        registry(r ? std::move(r) : make_connection_registry()) {}
 
   asio::io_context& io;
   server_config config;
@@ -88,8 +123,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   bool stopping = false;
   std::function<void()> on_stopped;
   std::unordered_set<server_connection*> connections;
-  // Which local connection a session is live on, to close it on takeover.
-  std::unordered_map<client_id, server_connection*> owners;
+  std::shared_ptr<connection_registry> registry;
   // Leases are unique per server instance and per attachment.
   std::uint64_t lease_prefix = random_uint64() << 32;
   std::uint32_t next_lease = 0;
@@ -256,7 +290,7 @@ class server_connection {
                 " completed but the store could not record it");
           }
           next = rules_.on_completed(status, output_);
-          release_ownership(id);
+          release_ownership();
           log(log_level::info, "session ", id.redacted(), " completed");
           break;
         }
@@ -268,8 +302,7 @@ class server_connection {
   }
 
   void claim_session(const std::shared_ptr<server_connection>& self) {
-    if (auto id = rules_.session_id())
-      server_->owners[*id] = this;
+    server_->registry->add(rules_.lease(), self);
     if (auto interval = server_->store.keep_alive_interval(); interval && !keeping_alive_) {
       keeping_alive_ = true;
       asio::co_spawn(socket_.get_executor(), keep_alive(self, *interval), asio::detached);
@@ -294,17 +327,15 @@ class server_connection {
     }
   }
 
-  void release_ownership(const client_id& id) {
-    auto it = server_->owners.find(id);
-    if (it != server_->owners.end() && it->second == this)
-      server_->owners.erase(it);
-  }
+  void release_ownership() { server_->registry->remove(rules_.lease()); }
 
+  /// Closes the connection (in this process, on any thread) that held the session.
   void take_over(lease_id previous) {
-    auto it = server_->owners.find(rules_.pending_id());
-    if (it != server_->owners.end() && it->second != this && it->second->lease() == previous) {
-      it->second->close_soon("session taken over by a new connection");
-    }
+    auto loser = server_->registry->find(previous);
+    if (!loser || loser.get() == this)
+      return;
+    asio::post(loser->socket_.get_executor(),
+               [loser] { loser->close_soon("session taken over by a new connection"); });
   }
 
   /// Parks the session if this connection still holds it.
@@ -312,7 +343,7 @@ class server_connection {
     if (!rules_.owns_session())
       co_return;
     const auto id = *rules_.session_id();
-    release_ownership(id);
+    release_ownership();
     try {
       co_await server_->store.async_park(rules_.pending_record(), rules_.lease());
       log(log_level::debug, "session ", id.redacted(), " parked");
@@ -428,12 +459,21 @@ void server::impl::connection_ended(server_connection* c) {
   }
 }
 
-server::server(asio::io_context& io, server_config config, session_store& store)
-    : impl_(std::make_shared<impl>(io, std::move(config), store)) {
+server::server(asio::io_context& io, server_config config, session_store& store,
+               std::shared_ptr<connection_registry> registry)
+    : impl_(std::make_shared<impl>(io, std::move(config), store, std::move(registry))) {
   const auto address = asio::ip::make_address(impl_->config.host);
   const tcp::endpoint endpoint(address, impl_->config.port);
   impl_->acceptor.open(endpoint.protocol());
   impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
+  if (impl_->config.reuse_port) {
+    // Several servers (one per thread) listen on one port; the kernel spreads connections.
+    const int one = 1;
+    if (::setsockopt(impl_->acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) !=
+        0) {
+      throw std::system_error(errno, std::generic_category(), "SO_REUSEPORT");
+    }
+  }
   impl_->acceptor.bind(endpoint);
   impl_->acceptor.listen(asio::socket_base::max_listen_connections);
 }

@@ -29,7 +29,15 @@ struct server_config {
   /// Derive normal-mode seeds from this and the client id instead of the OS's random
   /// source, so that servers given the same value produce the same sequences.
   std::optional<std::uint64_t> fixed_seed;
+  /// Let other sockets bind the same port (SO_REUSEPORT): one server per thread, the
+  /// kernel spreading connections over them.
+  bool reuse_port = false;
 };
+
+/// @brief Live connections by lease, shared by the servers of one process (one per thread),
+/// so that a takeover closes the losing connection whichever thread serves it. Opaque.
+class connection_registry;
+std::shared_ptr<connection_registry> make_connection_registry();
 
 namespace detail {
 class server_connection;
@@ -43,12 +51,15 @@ std::uint64_t make_session_seed(const std::optional<std::uint64_t>& fixed_seed,
 ///
 /// Lifetime: the io_context, the store and the server must outlive every
 /// connection; run the io_context until stop() has reported completion through
-/// its callback before destroying them. Single-threaded: all connections and the
-/// acceptor run on the io_context given at construction.
+/// its callback before destroying them. One server runs on one io_context (one
+/// thread): to use several cores, run one server per thread on the same port with
+/// config.reuse_port, sharing the store (thread-safe) and a connection_registry.
 class server {
  public:
   /// @brief Binds and listens; throws std::system_error if the address cannot be bound.
-  server(asio::io_context& io, server_config config, session_store& store);
+  /// Servers sharing a store in one process must share `registry` too (default: own one).
+  server(asio::io_context& io, server_config config, session_store& store,
+         std::shared_ptr<connection_registry> registry = nullptr);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
