@@ -280,7 +280,11 @@ std::uint32_t random_count() {
 int run(parsed_command& cmd) {
   std::optional<progress_bar> bar;
   if (cmd.verbose) {
-    cmd.options.on_transcript = [](std::string_view line) { std::cout << line << '\n'; };
+    // With --json, stdout holds the JSON object alone; the transcript goes to stderr.
+    std::ostream& transcript = cmd.json ? std::cerr : std::cout;
+    cmd.options.on_transcript = [&transcript](std::string_view line) {
+      transcript << line << '\n';
+    };
     cmd.options.on_note = [](std::string_view line) { std::cerr << line << '\n'; };
   } else if (!cmd.json && ::isatty(STDERR_FILENO)) {
     bar.emplace();

@@ -112,33 +112,18 @@ class session_runner {
   }
 
   asio::awaitable<attempt_end> attempt(asio::io_context& io, const server_address& server) {
-    tcp::socket socket(io);
-    asio::steady_timer watchdog(io);
-    bool done = false;
-    // Every wait below gets a fresh deadline; the watchdog closes the socket if
-    // one passes, which fails the pending operation.
-    auto watch = [&]() -> asio::awaitable<void> {
-      while (!done) {
-        watchdog.expires_at(deadline_);
-        co_await watchdog.async_wait(use_nothrow);
-        if (!done && clock::now() >= deadline_) {
-          timed_out_ = true;
-          std::error_code ignored;
-          socket.close(ignored);
-        }
-      }
-    };
-    timed_out_ = false;
+    // The watchdog outlives this coroutine by one wake-up, so what it touches is shared.
+    link_ = std::make_shared<link>(io);
     arm();
-    asio::co_spawn(io, watch(), asio::detached);
+    asio::co_spawn(io, watch(link_), asio::detached);
     struct stop_watch {
-      bool& done;
-      asio::steady_timer& timer;
+      std::shared_ptr<link> l;
       ~stop_watch() {
-        done = true;
-        timer.cancel();
+        l->done = true;
+        l->watchdog.cancel();
       }
-    } stop{done, watchdog};
+    } stop{link_};
+    tcp::socket& socket = link_->socket;
 
     decoder_.emplace(std::max<std::size_t>(1024, std::size_t{state_.batch} * 11 + 64));
     input_.clear();
@@ -173,9 +158,9 @@ class session_runner {
       co_return attempt_end::lost;
     if (auto* err = std::get_if<err_message>(&reply)) {
       if (!send_init && !state_.acknowledged && is_does_not_exist(err->text)) {
-        // Our earlier INIT never reached the server: send it again, now.
+        // Our earlier INIT never reached the server: send it on the next attempt. Not
+        // progress: a server that keeps losing INITs must not keep the client forever.
         init_maybe_sent_ = false;
-        progressed_ = true;
         last_error_ = "session not created yet";
         co_return attempt_end::lost;
       }
@@ -233,6 +218,9 @@ class session_runner {
         save();
     }
 
+    // Saved before FIN: once the server completes the session it refuses RECV, so a
+    // client killed after FIN must find every batch in its state file.
+    save();
     out.clear();
     append_fin(out);
     if (!co_await send(socket, out))
@@ -249,7 +237,31 @@ class session_runner {
     co_return attempt_end::completed;
   }
 
-  void arm() { deadline_ = clock::now() + options_.io_timeout; }
+  /// One connection attempt: its socket, and the deadline its watchdog enforces.
+  struct link {
+    explicit link(asio::io_context& io) : socket(io), watchdog(io) {}
+    tcp::socket socket;
+    asio::steady_timer watchdog;
+    clock::time_point deadline{};
+    bool done = false;
+    bool timed_out = false;
+  };
+
+  /// Every wait gets a fresh deadline (arm()); if one passes, the watchdog closes the
+  /// socket, which fails the pending operation.
+  static asio::awaitable<void> watch(std::shared_ptr<link> l) {
+    while (!l->done) {
+      l->watchdog.expires_at(l->deadline);
+      co_await l->watchdog.async_wait(use_nothrow);
+      if (!l->done && clock::now() >= l->deadline) {
+        l->timed_out = true;
+        std::error_code ignored;
+        l->socket.close(ignored);
+      }
+    }
+  }
+
+  void arm() { link_->deadline = clock::now() + options_.io_timeout; }
 
   /// Writes `bytes`; logs them as one transcript line unless the caller already did.
   asio::awaitable<bool> send(tcp::socket& socket, const std::string& bytes, bool log_line = true) {
@@ -303,7 +315,7 @@ class session_runner {
   }
 
   attempt_end lost(std::error_code ec) {
-    last_error_ = timed_out_ ? "no answer within the I/O timeout" : ec.message();
+    last_error_ = link_ && link_->timed_out ? "no answer within the I/O timeout" : ec.message();
     return attempt_end::lost;
   }
 
@@ -355,9 +367,8 @@ class session_runner {
   client_result result_;
   bool init_maybe_sent_;
   bool progressed_ = false;
-  bool timed_out_ = false;
   std::string last_error_;
-  clock::time_point deadline_;
+  std::shared_ptr<link> link_;
   clock::time_point last_save_{};
   std::optional<frame_decoder> decoder_;
   std::string input_;

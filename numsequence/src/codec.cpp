@@ -167,9 +167,15 @@ std::error_code parse_client_message(std::string_view frame, client_message& out
       return protocol_errc::wrong_field_count;
     recv_message m{};
     if (auto ec = parse_decimal(fields, 0, std::numeric_limits<std::uint64_t>::max(), m.index)) {
-      return ec;
+      if (ec != protocol_errc::number_out_of_range)
+        return ec;
+      // Any index is a request for a batch (spec §2): one past 64 bits is simply invalid,
+      // answered with the invalid-index error like any other, quoting it as sent.
+      m.index = std::numeric_limits<std::uint64_t>::max();
+      const auto first = fields.find_first_not_of('0');
+      m.overflow_digits = std::string(fields.substr(first));
     }
-    out = m;
+    out = std::move(m);
     return {};
   }
   if (s.type == "FIN") {
@@ -293,7 +299,13 @@ std::string encode(const client_message& m) {
   std::visit(overloaded{
                  [&](const init_message& x) { append_init(out, x); },
                  [&](const cont_message& x) { append_cont(out, x); },
-                 [&](const recv_message& x) { append_recv(out, x.index); },
+                 [&](const recv_message& x) {
+                   if (x.overflow_digits.empty()) {
+                     append_recv(out, x.index);
+                   } else {
+                     out += "RECV," + x.overflow_digits + ";";
+                   }
+                 },
                  [&](const fin_message&) { append_fin(out); },
              },
              m);

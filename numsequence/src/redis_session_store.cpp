@@ -169,19 +169,28 @@ std::string redis_session_store::key(const client_id& id) const {
   return k;
 }
 
-std::string redis_session_store::ttl_ms() const {
-  // PEXPIRE needs at least 1 ms.
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(purge_after_).count();
-  return std::to_string(std::max<long long>(1, ms));
+std::string redis_session_store::purge_ttl_ms() const {
+  // PEXPIRE with 0 deletes the key at once: --purge-after 0 keeps nothing.
+  return std::to_string(
+      std::chrono::duration_cast<std::chrono::milliseconds>(purge_after_).count());
+}
+
+redis_session_store::duration redis_session_store::live_ttl() const {
+  // At least a second, so that keep-alives stay rare even with a tiny purge window.
+  return std::max<duration>(purge_after_, std::chrono::seconds(1));
+}
+
+std::string redis_session_store::live_ttl_ms() const {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(live_ttl()).count());
 }
 
 std::optional<redis_session_store::duration> redis_session_store::keep_alive_interval() const {
-  return std::max<duration>(purge_after_ / 3, std::chrono::milliseconds(1));
+  return live_ttl() / 3;
 }
 
 asio::awaitable<store_status> redis_session_store::async_create(const session_record& record,
                                                                 lease_id lease) {
-  auto command = script_call(create_script, key(record.sequence.id), ttl_ms(), lease, record);
+  auto command = script_call(create_script, key(record.sequence.id), live_ttl_ms(), lease, record);
   const auto reply = co_await redis_->async_command(std::move(command));
   if (!is_integer(reply)) {
     log_bad_reply("create", reply);
@@ -193,7 +202,7 @@ asio::awaitable<store_status> redis_session_store::async_create(const session_re
 asio::awaitable<attach_result> redis_session_store::async_attach(const client_id& id,
                                                                  lease_id lease) {
   attach_result result;
-  auto command = script_call(attach_script, key(id), ttl_ms(), std::to_string(lease));
+  auto command = script_call(attach_script, key(id), live_ttl_ms(), std::to_string(lease));
   const auto reply = co_await redis_->async_command(std::move(command));
   if (!reply || reply->type == redis_reply::kind::error) {
     log_bad_reply("attach", reply);
@@ -222,7 +231,7 @@ asio::awaitable<void> redis_session_store::async_park(const session_record& reco
   if (record.completed())
     co_return;
   auto command =
-      script_call(hold_script, key(record.sequence.id), ttl_ms(), lease, record, "parked");
+      script_call(hold_script, key(record.sequence.id), purge_ttl_ms(), lease, record, "parked");
   const auto reply = co_await redis_->async_command(std::move(command));
   if (!is_integer(reply)) {
     // The live record keeps its TTL, so the session still expires one window later.
@@ -238,7 +247,7 @@ asio::awaitable<void> redis_session_store::async_park(const session_record& reco
 
 asio::awaitable<store_status> redis_session_store::async_complete(const client_id& id, lease_id,
                                                                   const md5_digest& checksum) {
-  auto command = script_call(complete_script, key(id), ttl_ms(), to_hex(checksum));
+  auto command = script_call(complete_script, key(id), purge_ttl_ms(), to_hex(checksum));
   const auto reply = co_await redis_->async_command(std::move(command));
   if (!is_integer(reply)) {
     log_bad_reply("complete", reply);
@@ -249,7 +258,8 @@ asio::awaitable<store_status> redis_session_store::async_complete(const client_i
 
 asio::awaitable<store_status> redis_session_store::async_keep_alive(const session_record& record,
                                                                     lease_id lease) {
-  auto command = script_call(hold_script, key(record.sequence.id), ttl_ms(), lease, record, "live");
+  auto command =
+      script_call(hold_script, key(record.sequence.id), live_ttl_ms(), lease, record, "live");
   const auto reply = co_await redis_->async_command(std::move(command));
   if (!is_integer(reply)) {
     log_bad_reply("keep-alive", reply);

@@ -175,7 +175,7 @@ class server_connection {
     if (closed_)
       return;
     log(log_level::debug, "closing connection: ", why);
-    if (writing_) {
+    if (busy_) {
       close_after_write_ = true;
     } else {
       close_now();
@@ -211,17 +211,24 @@ class server_connection {
           co_await flush();
           co_return;
         }
-        if (std::holds_alternative<recv_message>(message) &&
-            server_->config.interval > clock::duration::zero()) {
+        // From here until its reply is written, a request is in progress: the session
+        // timer, a takeover or a shutdown let it finish (close_soon defers to flush()).
+        busy_ = true;
+        const auto* recv = std::get_if<recv_message>(&message);
+        if (recv != nullptr && server_->config.interval > clock::duration::zero() &&
+            rules_.answers_with_numbers(*recv)) {
           if (!co_await flush())
             co_return;
+          busy_ = true;
+          // The pause is part of the reply, so it must not count as idleness either.
+          idle_deadline_ = deadline_after(server_->config.interval + server_->config.idle_timeout);
           pause_.expires_after(server_->config.interval);
           co_await pause_.async_wait(use_nothrow);
           if (closed_)
             co_return;
         }
         const action next = co_await apply(self, rules_.on_message(message, output_));
-        if (next == action::close) {
+        if (next == action::close || close_after_write_) {
           co_await flush();
           co_return;
         }
@@ -356,14 +363,20 @@ class server_connection {
   asio::awaitable<bool> flush() {
     if (closed_)
       co_return false;
-    if (output_.empty())
+    if (output_.empty()) {
+      busy_ = false;
+      if (close_after_write_) {
+        close_now();
+        co_return false;
+      }
       co_return true;
-    writing_ = true;
+    }
+    busy_ = true;
     // A client that stops reading must not hold the write forever: the write
     // counts against the idle timer like a read.
     idle_deadline_ = deadline_after(server_->config.idle_timeout);
     auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(output_), use_nothrow);
-    writing_ = false;
+    busy_ = false;
     output_.clear();
     if (ec || close_after_write_) {
       close_now();
@@ -421,7 +434,7 @@ class server_connection {
   std::string output_;
   clock::time_point session_deadline_;
   clock::time_point idle_deadline_;
-  bool writing_ = false;
+  bool busy_ = false;  // a request is being answered: its reply is due before a close
   bool close_after_write_ = false;
   bool closed_ = false;
   bool keeping_alive_ = false;

@@ -89,7 +89,9 @@ connection_rules::action connection_rules::on_message(const client_message& mess
                   return refuse(protocol_errc::session_completed, out);
                 if (m.index >= pending_.sequence.batch_count()) {
                   // The one error that leaves the connection open: the reference's.
-                  append_err(out, "Invalid batch index requested: " + std::to_string(m.index));
+                  append_err(out, "Invalid batch index requested: " + (m.overflow_digits.empty()
+                                                                           ? std::to_string(m.index)
+                                                                           : m.overflow_digits));
                   return action::proceed;
                 }
                 append_num(out, generator_->batch(static_cast<std::uint32_t>(m.index)));

@@ -213,8 +213,10 @@ void save_state(const std::filesystem::path& path, const client_state& state) {
 }
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view text) {
+  // A name of this process's own: two clients pointed at one state file must not write
+  // into each other's temporary file (the last rename wins, whole).
   std::filesystem::path tmp = path;
-  tmp += ".tmp";
+  tmp += "." + std::to_string(::getpid()) + ".tmp";
   auto fail = [&](const char* what) {
     const int err = errno;
     ::unlink(tmp.c_str());
@@ -244,6 +246,14 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view t
     fail("close");
   if (::rename(tmp.c_str(), path.c_str()) != 0)
     fail("rename");
+  // The rename itself is durable only once the directory is synced.
+  auto dir = path.parent_path();
+  if (dir.empty())
+    dir = ".";
+  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
 }
 
 std::optional<std::string> read_file_if_present(const std::filesystem::path& path) {

@@ -20,6 +20,12 @@ session_policy test_policy() {
   return {true, nullptr};
 }
 
+recv_message recv(std::uint64_t index) {
+  recv_message m;
+  m.index = index;
+  return m;
+}
+
 /// Drives the rules through INIT with a store that accepts it.
 connection_rules attached_rules(std::uint32_t n, std::uint32_t batch,
                                 session_policy policy = test_policy()) {
@@ -62,29 +68,34 @@ TEST_CASE("a created session is acknowledged, owned, and serves the reference's 
   auto rules = attached_rules(10, 5);
   CHECK(rules.owns_session());
   std::string out;
-  CHECK(rules.on_message(recv_message{0}, out) == action::proceed);
-  CHECK(rules.on_message(recv_message{1}, out) == action::proceed);
-  CHECK(rules.on_message(recv_message{0}, out) == action::proceed);  // repeats allowed
+  CHECK(rules.on_message(recv(0), out) == action::proceed);
+  CHECK(rules.on_message(recv(1), out) == action::proceed);
+  CHECK(rules.on_message(recv(0), out) == action::proceed);  // repeats allowed
   CHECK(out == "NUM,6:41:81:68:68;NUM,41:10:40:78:98;NUM,6:41:81:68:68;");
 }
 
 TEST_CASE("RECV outside 0..ceil(n/batch)-1 gets the reference's error and the connection stays") {
   auto rules = attached_rules(10, 5);
   std::string out;
-  CHECK(rules.on_message(recv_message{2}, out) == action::proceed);
+  CHECK(rules.on_message(recv(2), out) == action::proceed);
   CHECK(out == "ERR,Invalid batch index requested: 2;");
   out.clear();
-  CHECK(rules.on_message(recv_message{18446744073709551615ULL}, out) == action::proceed);
+  CHECK(rules.on_message(recv(18446744073709551615ULL), out) == action::proceed);
   CHECK(out == "ERR,Invalid batch index requested: 18446744073709551615;");
   out.clear();
-  CHECK(rules.on_message(recv_message{1}, out) == action::proceed);
+  recv_message beyond_64_bits = recv(18446744073709551615ULL);
+  beyond_64_bits.overflow_digits = "1234567890123456789012345";
+  CHECK(rules.on_message(beyond_64_bits, out) == action::proceed);
+  CHECK(out == "ERR,Invalid batch index requested: 1234567890123456789012345;");
+  out.clear();
+  CHECK(rules.on_message(recv(1), out) == action::proceed);
   CHECK(out == "NUM,41:10:40:78:98;");
 }
 
 TEST_CASE("a session of n = 0 has no batches and the checksum of []") {
   auto rules = attached_rules(0, 5);
   std::string out;
-  CHECK(rules.on_message(recv_message{0}, out) == action::proceed);
+  CHECK(rules.on_message(recv(0), out) == action::proceed);
   CHECK(out == "ERR,Invalid batch index requested: 0;");
   out.clear();
   CHECK(rules.on_message(fin_message{}, out) == action::complete_session);
@@ -141,7 +152,7 @@ TEST_CASE("CONT resumes a parked session from the record the store returns") {
   found.record.completed_checksum.reset();
   CHECK(rules.on_attached(found, out) == action::proceed);
   CHECK(rules.owns_session());
-  CHECK(rules.on_message(recv_message{1}, out) == action::proceed);
+  CHECK(rules.on_message(recv(1), out) == action::proceed);
   CHECK(out == "ACK;NUM,41:10:40:78:98;");
 }
 
@@ -167,7 +178,7 @@ TEST_CASE("CONT on a completed session: FIN repeats the FAC, RECV is refused") {
     REQUIRE(rules.on_message(cont_message{golden_id}, out) == action::attach_session);
     REQUIRE(rules.on_attached(found, out) == action::proceed);
     out.clear();
-    CHECK(rules.on_message(recv_message{0}, out) == action::close);
+    CHECK(rules.on_message(recv(0), out) == action::close);
     CHECK(out == "ERR," + make_error_code(protocol_errc::session_completed).message() + ";");
   }
 }
@@ -176,7 +187,7 @@ TEST_CASE("messages out of order get one ERR and close") {
   std::string out;
   SUBCASE("RECV before INIT/CONT") {
     connection_rules rules(test_policy(), 1);
-    CHECK(rules.on_message(recv_message{0}, out) == action::close);
+    CHECK(rules.on_message(recv(0), out) == action::close);
     CHECK(out == "ERR," + make_error_code(protocol_errc::session_not_started).message() + ";");
   }
   SUBCASE("FIN before INIT/CONT") {
@@ -240,7 +251,7 @@ TEST_CASE("normal mode seeds each session through the policy and sends uint32 nu
   CHECK(rules.pending_record().sequence.mode == sequence_mode::normal);
   CHECK(rules.pending_record().sequence.seed == 0x0123456789abcdefULL);
   std::string out;
-  REQUIRE(rules.on_message(recv_message{0}, out) == action::proceed);
+  REQUIRE(rules.on_message(recv(0), out) == action::proceed);
   server_message parsed;
   REQUIRE_FALSE(parse_server_message(std::string_view(out).substr(0, out.size() - 1), parsed));
   const auto& numbers = std::get<num_message>(parsed).numbers;
@@ -250,6 +261,6 @@ TEST_CASE("normal mode seeds each session through the policy and sends uint32 nu
   // The same seed gives the same batch on another connection (another server).
   auto again = attached_rules(1000, 1000, policy);
   std::string out2;
-  REQUIRE(again.on_message(recv_message{0}, out2) == action::proceed);
+  REQUIRE(again.on_message(recv(0), out2) == action::proceed);
   CHECK(out2 == out);
 }

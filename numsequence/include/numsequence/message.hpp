@@ -28,7 +28,10 @@ struct cont_message {
   friend bool operator==(const cont_message&, const cont_message&) = default;
 };
 struct recv_message {
-  std::uint64_t index;  ///< any value that fits; the session checks the range
+  std::uint64_t index = 0;  ///< saturates at UINT64_MAX; the session checks the range
+  /// The index as sent, leading zeros dropped, when it does not fit in 64 bits (else empty),
+  /// so that the invalid-index error can quote it.
+  std::string overflow_digits;
   friend bool operator==(const recv_message&, const recv_message&) = default;
 };
 struct fin_message {

@@ -20,10 +20,10 @@ namespace numsequence {
 /// attach (taking over from whoever held it), park, complete, keep-alive.
 ///
 /// Expiry is Redis's own key TTL: parked sessions and completion records get the
-/// purge window; live sessions get it too, refreshed by their connection every
-/// third of it (keep_alive_interval()), so a session outlives no server that dies
-/// holding it by more than one purge window, and never expires under a connected
-/// client. No scans, no polling.
+/// purge window; live sessions get it too (at least 1 s), refreshed by their
+/// connection every third of it (keep_alive_interval()), so a session outlives a
+/// server that dies holding it by about one purge window, and never expires under
+/// a connected client. No scans, no polling.
 ///
 /// If Redis restarts empty, a live session's next keep-alive or park writes it back
 /// from the connection's copy; parked sessions and completion records are lost.
@@ -48,7 +48,9 @@ class redis_session_store final : public session_store {
 
  private:
   std::string key(const client_id& id) const;
-  std::string ttl_ms() const;
+  std::string purge_ttl_ms() const;  // parked sessions and completion records
+  duration live_ttl() const;         // live sessions, refreshed by keep-alives
+  std::string live_ttl_ms() const;
 
   std::shared_ptr<redis_client> redis_;
   duration purge_after_;

@@ -50,6 +50,12 @@ class connection_rules {
   action on_attached(const attach_result& result, std::string& out);
   action on_completed(store_status status, std::string& out);
 
+  /// @brief True if `m` would be answered with NUM (not an error), so that the caller can
+  /// pace NUM replies (--interval) without pacing errors.
+  bool answers_with_numbers(const recv_message& m) const noexcept {
+    return phase_ == phase::attached && !completed_ && m.index < pending_.sequence.batch_count();
+  }
+
   lease_id lease() const noexcept { return lease_; }
   /// @brief With create_session: the record to create.
   const session_record& pending_record() const noexcept { return pending_; }
