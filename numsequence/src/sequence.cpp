@@ -4,6 +4,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "numsequence/philox.hpp"
 #include "numsequence/python_random.hpp"
@@ -37,17 +38,37 @@ std::uint32_t normal_number(std::uint64_t seed, std::uint32_t i) noexcept {
 struct sequence_generator::test_cursor {
   explicit test_cursor(const client_id& id) : rng(id.view()) {}
 
-  // Back to number 0. Re-seeding takes microseconds; a saved copy of the seeded
-  // state would double the cursor's 2.5 KiB for every test-mode session.
-  void rewind(const client_id& id) {
-    rng = python_random(id.view());
-    position = 0;
+  // The generator's state is saved every `spacing` numbers as the cursor passes, so a
+  // backward jump replays at most `spacing` numbers instead of the whole sequence: a
+  // client asking for batches backwards cannot make a thread redo 65535 draws per RECV.
+  // At most 8 saved states (2.5 KiB each) for the longest sequence.
+  static constexpr std::uint32_t spacing = 8192;
+
+  /// Moves the generator to number `target`, from the nearest saved state at or before it.
+  void seek(std::uint32_t target) {
+    if (target < position) {
+      const std::size_t slot = target / spacing;  // saved[slot] holds number slot * spacing
+      rng = saved[std::min(slot, saved.size() - 1)];
+      position = static_cast<std::uint32_t>(std::min(slot, saved.size() - 1)) * spacing;
+    }
+    // randint rejects draws, so the numbers before target must be drawn to get there.
+    while (position < target)
+      next();
+  }
+
+  std::uint32_t next() {
+    const std::uint32_t v = rng.randint_0_100();
+    ++position;
+    if (position % spacing == 0 && position / spacing == saved.size())
+      saved.push_back(rng);
+    return v;
   }
 
   python_random rng;
-  std::uint32_t position = 0;  // index of the number rng yields next
+  std::uint32_t position = 0;             // index of the number rng yields next
+  std::vector<python_random> saved{rng};  // saved[i]: the state before number i * spacing
   // The batch out_ holds, so a repeated RECV (a client that lost the reply)
-  // does not replay the whole sequence.
+  // costs nothing.
   std::optional<std::uint32_t> held_batch;
 };
 
@@ -85,14 +106,10 @@ std::span<const std::uint32_t> sequence_generator::batch(std::uint32_t k) {
   if (cursor.held_batch == k)
     return out_;
 
-  if (begin < cursor.position)
-    cursor.rewind(params_.id);
-  // randint rejects draws, so the numbers before begin must be drawn to get there.
-  for (; cursor.position < begin; ++cursor.position)
-    cursor.rng.randint_0_100();
+  cursor.seek(begin);
   out_.clear();
-  for (; cursor.position < end; ++cursor.position)
-    out_.push_back(cursor.rng.randint_0_100());
+  while (cursor.position < end)
+    out_.push_back(cursor.next());
   cursor.held_batch = k;
   return out_;
 }
