@@ -62,6 +62,7 @@ class session_runner {
     std::exception_ptr failure;
     asio::co_spawn(io, main_loop(io), [&](std::exception_ptr e) { failure = e; });
     io.run();
+    link_.reset();  // its socket and timer belong to `io`: they must go first
     if (failure)
       std::rethrow_exception(failure);
     return result_;
