@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,33 @@
 #include "server_fixture.hpp"
 
 namespace numsequence::integration {
+
+namespace {
+
+/// @brief Connections in state ESTABLISHED whose local port is `port` (the server's side
+/// of each client connection), from /proc/net/tcp.
+std::size_t established_connections(std::uint16_t port) {
+  std::ifstream table("/proc/net/tcp");
+  std::string line;
+  std::getline(table, line);  // header
+  std::size_t count = 0;
+  // Rows: "sl local_address rem_address st ...", addresses as HEXIP:HEXPORT.
+  for (int row = 0; row < 1'000'000 && std::getline(table, line); ++row) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state;
+    fields >> slot >> local >> remote >> state;
+    const auto colon = local.find(':');
+    if (colon == std::string::npos || state != "01") {
+      continue;
+    }
+    if (std::stoul(local.substr(colon + 1), nullptr, 16) == port) {
+      ++count;
+    }
+  }
+  return count;
+}
+
+}  // namespace
 
 TEST_SUITE("failures") {
   TEST_CASE("a client SIGKILLed mid-transfer is finished by CONTINUE with the right sum") {
@@ -146,24 +175,49 @@ TEST_SUITE("failures") {
 
   TEST_CASE("200 concurrent client processes all finish valid") {
     constexpr unsigned clients = 200;
-    constexpr std::uint32_t n = 100;
-    // Each needs 20 batches at 50 ms: about a second, so all 200 sessions overlap.
-    running_server server({"--interval", "0.05", "--session-timeout", "0"});
+    constexpr std::uint32_t n = 5;
+    running_server server({"--interval", "0.5", "--session-timeout", "0", "--idle-timeout", "60"});
     // Three descriptors per child: make sure the soft limit allows them.
     rlimit limit{};
     if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < 4096) {
       limit.rlim_cur = std::min<rlim_t>(4096, limit.rlim_max);
       ::setrlimit(RLIMIT_NOFILE, &limit);
     }
+    // The server is stopped while the clients start, however long that takes: their
+    // connections wait in its accept queue, and when it continues it has 200 sessions
+    // to open at once (each then lasts at least the 0.5 s interval).
+    REQUIRE(server.process().kill(SIGSTOP));
+    struct resume_on_exit {
+      child_process& server;
+      ~resume_on_exit() { server.kill(SIGCONT); }
+    } resume{server.process()};
+
     temp_dir dir;
     std::vector<std::unique_ptr<child_process>> running;
     running.reserve(clients);
     for (unsigned i = 0; i < clients; ++i) {
       const auto state = dir.path() / ("state-" + std::to_string(i));
-      running.push_back(start_client({"NEW", std::to_string(n), server.port_text(), "--client_id",
-                                      numbered_id(i, 0xc0), "--state-file", state.string()},
-                                     dir.path()));
+      running.push_back(
+          start_client({"NEW", std::to_string(n), server.port_text(), "--client_id",
+                        numbered_id(i, 0xc0), "--state-file", state.string(), "--timeout", "60"},
+                       dir.path()));
     }
+    // Bounded: at most 1200 waits of 50 ms for all 200 connections to be established.
+    std::size_t connected = 0;
+    bool all_alive = true;
+    for (int i = 0; i < 1200 && connected < clients && all_alive; ++i) {
+      connected = established_connections(server.port());
+      for (auto& client : running) {
+        all_alive = all_alive && client->running();
+      }
+      if (connected < clients) {
+        running.back()->wait(milliseconds(50));
+      }
+    }
+    CHECK_MESSAGE(connected >= clients, "only " << connected << " clients connected at once");
+    CHECK_MESSAGE(all_alive, "a client ended while the server was stopped");
+    REQUIRE(server.process().kill(SIGCONT));
+
     const auto deadline = test_clock::now() + seconds(100);
     unsigned valid = 0;
     for (unsigned i = 0; i < clients; ++i) {

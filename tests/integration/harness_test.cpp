@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -127,6 +128,20 @@ TEST_SUITE("harness") {
   TEST_CASE("starting a missing program throws") {
     CHECK_THROWS_AS(child_process({{"/nonexistent/numsequence-nothing"}, {}, {}, {}}),
                     std::system_error);
+  }
+
+  TEST_CASE("a missing working directory throws") {
+    CHECK_THROWS_AS(child_process({{"/bin/sh", "-c", "true"}, {}, {}, "/nonexistent/numsequence"}),
+                    std::system_error);
+  }
+
+  TEST_CASE("a child dies with the thread that started it (no orphans if a test is killed)") {
+    std::unique_ptr<child_process> orphan;
+    std::thread([&] { orphan = std::make_unique<child_process>(sh("exec sleep 30")); }).join();
+    const auto status = orphan->wait(seconds(10));
+    REQUIRE(status.has_value());
+    CHECK_FALSE(status->exited);
+    CHECK(status->signal == SIGKILL);
   }
 
   TEST_CASE("run_process kills a child that outlives its timeout") {

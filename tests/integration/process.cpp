@@ -3,8 +3,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <system_error>
@@ -105,31 +106,64 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
   return out;
 }
 
-/// @brief RAII for the posix_spawn attribute objects.
-struct spawn_setup {
-  posix_spawn_file_actions_t actions{};
-  posix_spawnattr_t attr{};
-  spawn_setup() {
-    if (int rc = posix_spawn_file_actions_init(&actions); rc != 0) {
-      throw_errno(rc, "posix_spawn_file_actions_init");
-    }
-    if (int rc = posix_spawnattr_init(&attr); rc != 0) {
-      posix_spawn_file_actions_destroy(&actions);
-      throw_errno(rc, "posix_spawnattr_init");
-    }
+/// @brief argv[0] as a path to execve: kept if it has a '/', else looked up in PATH
+/// (done before fork, where the child may not allocate).
+std::string resolve_program(const std::string& name) {
+  if (name.find('/') != std::string::npos) {
+    return name;
   }
-  ~spawn_setup() {
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&actions);
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  while (!dirs.empty()) {
+    const auto colon = dirs.find(':');
+    const auto dir = dirs.substr(0, colon);
+    const std::string candidate = (dir.empty() ? std::string(".") : std::string(dir)) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+    dirs = colon == std::string_view::npos ? std::string_view{} : dirs.substr(colon + 1);
   }
-  spawn_setup(const spawn_setup&) = delete;
-  spawn_setup& operator=(const spawn_setup&) = delete;
-};
+  return name;  // execve fails with ENOENT and the constructor reports it
+}
 
-void check(int rc, const char* what) {
-  if (rc != 0) {
-    throw_errno(rc, what);
+/// @brief In the child: tells the parent why the start failed, and exits.
+[[noreturn]] void report_errno_and_exit(int report_fd) noexcept {
+  const int error = errno;
+  [[maybe_unused]] auto ignored = ::write(report_fd, &error, sizeof error);
+  ::_exit(127);
+}
+
+/// @brief The child's half of the start: only async-signal-safe calls between fork and exec.
+/// On failure, writes errno to `report_fd` and exits 127.
+[[noreturn]] void exec_child(pid_t parent, int out_fd, int err_fd, int report_fd,
+                             const char* working_dir, const char* program, char* const* argv,
+                             char* const* envp) noexcept {
+  // Die with the test: a test binary killed hard (ctest timeout, Ctrl-C) leaves no servers.
+  // The signal comes when the thread that forked ends, so tests start children from their
+  // own thread, as doctest runs them.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) {
+    ::_exit(127);
   }
+  const int null_fd = ::open("/dev/null", O_RDONLY);
+  if (null_fd < 0 || ::dup2(null_fd, STDIN_FILENO) < 0 || ::dup2(out_fd, STDOUT_FILENO) < 0 ||
+      ::dup2(err_fd, STDERR_FILENO) < 0) {
+    report_errno_and_exit(report_fd);
+  }
+  if (working_dir != nullptr && ::chdir(working_dir) != 0) {
+    report_errno_and_exit(report_fd);
+  }
+  // Default dispositions and nothing blocked, whatever the test runner did to its own
+  // (an ignored SIGPIPE would otherwise be inherited through exec).
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD}) {
+    ::sigaction(sig, &default_action, nullptr);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::execve(program, argv, envp);
+  report_errno_and_exit(report_fd);
 }
 
 }  // namespace
@@ -167,38 +201,37 @@ child_process::child_process(process_options options) {
     throw_errno(errno, "eventfd");
   }
 
-  spawn_setup setup;
-  check(posix_spawn_file_actions_addopen(&setup.actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0),
-        "posix_spawn_file_actions_addopen");
-  check(posix_spawn_file_actions_adddup2(&setup.actions, out_pipe.write_end.get(), STDOUT_FILENO),
-        "posix_spawn_file_actions_adddup2");
-  check(posix_spawn_file_actions_adddup2(&setup.actions, err_pipe.write_end.get(), STDERR_FILENO),
-        "posix_spawn_file_actions_adddup2");
-  if (!options.working_dir.empty()) {
-    check(posix_spawn_file_actions_addchdir_np(&setup.actions, options.working_dir.c_str()),
-          "posix_spawn_file_actions_addchdir_np");
-  }
-  // The child starts with default signal dispositions and nothing blocked, whatever the
-  // test runner did to its own (an ignored SIGPIPE would otherwise be inherited).
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD}) {
-    sigaddset(&defaults, sig);
-  }
-  sigset_t none;
-  sigemptyset(&none);
-  check(posix_spawnattr_setsigdefault(&setup.attr, &defaults), "posix_spawnattr_setsigdefault");
-  check(posix_spawnattr_setsigmask(&setup.attr, &none), "posix_spawnattr_setsigmask");
-  const short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
-  check(posix_spawnattr_setflags(&setup.attr, flags), "posix_spawnattr_setflags");
-
+  auto report = make_pipe();  // the child writes errno here if it cannot exec
+  const std::string program = resolve_program(options.argv[0]);
+  const std::string working_dir = options.working_dir.string();
   auto env = child_environment(options);
   auto envp = c_strings(env);
   auto argv = c_strings(options.argv);
-  // glibc's posix_spawnp reports a failed exec (missing program) as its return value.
-  if (int rc = posix_spawnp(&pid_, argv[0], &setup.actions, &setup.attr, argv.data(), envp.data());
-      rc != 0) {
-    throw std::system_error(rc, std::generic_category(), "cannot start " + options.argv[0]);
+
+  const pid_t parent = ::getpid();
+  pid_ = ::fork();
+  if (pid_ < 0) {
+    throw_errno(errno, "fork");
+  }
+  if (pid_ == 0) {
+    exec_child(parent, out_pipe.write_end.get(), err_pipe.write_end.get(), report.write_end.get(),
+               working_dir.empty() ? nullptr : working_dir.c_str(), program.c_str(), argv.data(),
+               envp.data());
+  }
+  // The report pipe is close-on-exec: end of file means the exec succeeded.
+  report.write_end.reset();
+  int child_errno = 0;
+  ssize_t got = 0;
+  do {
+    got = ::read(report.read_end.get(), &child_errno, sizeof child_errno);
+  } while (got < 0 && errno == EINTR);
+  if (got > 0) {
+    int ignored = 0;
+    while (::waitpid(pid_, &ignored, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    throw std::system_error(child_errno, std::generic_category(),
+                            "cannot start " + options.argv[0]);
   }
 
   out_pipe.write_end.reset();

@@ -51,8 +51,9 @@ struct exit_status {
 /// and then reaps it. Every accessor that waits takes a timeout. stdin is /dev/null.
 ///
 /// The destructor kills (SIGKILL) a child that is still running and reaps it, so no test
-/// leaks a process, whichever way it ends. The reader stops when both pipes reach end of
-/// file, so the child must not hand its stdout/stderr to a process that outlives it.
+/// leaks a process, whichever way it ends; a child also gets SIGKILL if the thread that
+/// started it dies (PR_SET_PDEATHSIG), so a test binary killed outright leaks none either.
+/// The reader stops when both pipes reach end of file or the destructor tells it to.
 class child_process {
  public:
   /// @brief Starts the child; throws std::system_error if it cannot be started.
