@@ -141,6 +141,25 @@ class session_runner {
     std::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
 
+    // Batches: keep up to `pipeline` RECVs in flight; replies come back in order.
+    std::deque<std::uint32_t> in_flight;
+    std::uint32_t next = 0;
+    const std::uint32_t total = state_.batch_count();
+    const unsigned window = std::max(1u, options_.pipeline);
+    auto fill_window = [&](std::string& out) {
+      while (in_flight.size() < window && next < total) {
+        if (state_.have[next]) {
+          transcript("Skipping chunk-nr: " + std::to_string(next));
+        } else {
+          const auto start = out.size();
+          append_recv(out, next);
+          transcript_sent(std::string_view(out).substr(start));
+          in_flight.push_back(next);
+        }
+        ++next;
+      }
+    };
+
     // Hello: INIT for a session never sent, CONT for one the server has (or may have).
     const bool send_init = !state_.acknowledged && !init_maybe_sent_;
     std::string out;
@@ -152,7 +171,12 @@ class session_runner {
     } else {
       append_cont(out, cont_message{state_.id});
     }
-    if (!co_await send(socket, out))
+    transcript_sent(out);
+    // Pipelining: the first RECVs go with the hello, saving a round trip, so even a
+    // connection that the session timer cuts soon after its hello yields batches.
+    if (window > 1)
+      fill_window(out);
+    if (!co_await send(socket, out, false))
       co_return attempt_end::lost;
     server_message reply;
     if (!co_await receive(socket, reply))
@@ -176,24 +200,9 @@ class session_runner {
     }
     transcript("Requesting numbers");
 
-    // Batches: keep up to `pipeline` RECVs in flight; replies come back in order.
-    std::deque<std::uint32_t> in_flight;
-    std::uint32_t next = 0;
-    const std::uint32_t total = state_.batch_count();
-    const unsigned window = std::max(1u, options_.pipeline);
     for (;;) {
       out.clear();
-      while (in_flight.size() < window && next < total) {
-        if (state_.have[next]) {
-          transcript("Skipping chunk-nr: " + std::to_string(next));
-        } else {
-          const auto start = out.size();
-          append_recv(out, next);
-          transcript_sent(std::string_view(out).substr(start));
-          in_flight.push_back(next);
-        }
-        ++next;
-      }
+      fill_window(out);
       if (!out.empty() && !co_await send(socket, out, false))
         co_return attempt_end::lost;
       if (in_flight.empty())

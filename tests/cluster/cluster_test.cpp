@@ -63,7 +63,7 @@ TEST_CASE("cluster: two and three servers behind HAProxy complete one 65535-numb
     // A short session timer and a pause per batch make many connections, so round-robin
     // spreads them over every server.
     auto servers =
-        start_servers(count, redis, {"--session-timeout", "0.05", "--interval", "0.0002"});
+        start_servers(count, redis, {"--session-timeout", "0.1", "--interval", "0.0002"});
     std::vector<std::uint16_t> ports;
     for (auto& s : servers)
       ports.push_back(s->port());
