@@ -80,7 +80,7 @@ parsed_command parse_command_line(int argc, char** argv) {
      cxxopts::value<std::string>()->default_value(".numsequence-client-state"))
     ("retries", "consecutive failed connection attempts before giving up",
      cxxopts::value<std::string>()->default_value("10"))
-    ("pipeline", "RECV requests in flight (default 16; 1 with --verbose)",
+    ("pipeline", "RECV requests in flight (default 64; 1 with --verbose)",
      cxxopts::value<std::string>())
     ("timeout", "seconds without an answer before a connection counts as lost",
      cxxopts::value<std::string>()->default_value("10"))
@@ -174,7 +174,7 @@ parsed_command parse_command_line(int argc, char** argv) {
     throw cli::usage_error("invalid --retries (expected 0-1000)");
   o.retries = *retries;
   // The reference's transcript is strictly request/response; keep its order when asked for it.
-  o.pipeline = cmd.verbose ? 1 : 16;
+  o.pipeline = cmd.verbose ? 1 : 64;
   if (args.count("pipeline")) {
     const auto depth = cli::parse_unsigned<unsigned>(args["pipeline"].as<std::string>());
     if (!depth || *depth == 0 || *depth > 4096) {

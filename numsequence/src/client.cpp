@@ -196,13 +196,17 @@ class session_runner {
     init_maybe_sent_ = false;
     if (!state_.acknowledged) {
       state_.acknowledged = true;
+      dirty_ = true;
       save();
     }
     transcript("Requesting numbers");
 
     for (;;) {
       out.clear();
-      fill_window(out);
+      // Refill when half the window has come back: one write then carries many RECVs,
+      // instead of one write (and one system call) per reply.
+      if (in_flight.size() * 2 <= window)
+        fill_window(out);
       if (!out.empty() && !co_await send(socket, out, false))
         co_return attempt_end::lost;
       if (in_flight.empty())
@@ -221,6 +225,7 @@ class session_runner {
       std::copy(num->numbers.begin(), num->numbers.end(),
                 state_.numbers.begin() + state_.batch_begin(k));
       state_.have[k] = true;
+      dirty_ = true;
       progressed_ = true;
       if (options_.on_progress)
         options_.on_progress(state_.batches_received(), total);
@@ -243,6 +248,7 @@ class session_runner {
     if (fac == nullptr)
       co_return bad_reply("FAC");
     state_.server_checksum = fac->checksum;
+    dirty_ = true;
     transcript("Closing the connection");
     co_return attempt_end::completed;
   }
@@ -357,9 +363,13 @@ class session_runner {
       options_.on_note(line);
   }
 
+  /// Writes the state file if anything changed since it was last written.
   void save() {
+    if (!dirty_)
+      return;
     save_state(options_.state_file, state_);
     last_save_ = clock::now();
+    dirty_ = false;
   }
 
   void finish_result() {
@@ -377,6 +387,7 @@ class session_runner {
   client_result result_;
   bool init_maybe_sent_;
   bool progressed_ = false;
+  bool dirty_ = true;  // the state differs from the file (true: never written by this run)
   std::string last_error_;
   std::shared_ptr<link> link_;
   clock::time_point last_save_{};

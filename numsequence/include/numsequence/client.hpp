@@ -29,7 +29,7 @@ struct client_options {
   /// Consecutive failed attempts (no progress) before giving up.
   unsigned retries = 10;
   /// RECVs sent ahead of their replies. 1 = strict request/response.
-  unsigned pipeline = 16;
+  unsigned pipeline = 64;
   /// A connection that makes no progress for this long is dropped and resumed.
   duration io_timeout = std::chrono::seconds(10);
   /// First back-off after a failed attempt; doubles up to max_backoff.
