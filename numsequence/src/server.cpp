@@ -120,6 +120,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   session_store& store;
   tcp::acceptor acceptor;
   asio::steady_timer accept_backoff{io};
+  asio::steady_timer stop_grace{io};
   bool stopping = false;
   std::function<void()> on_stopped;
   std::unordered_set<server_connection*> connections;
@@ -169,6 +170,9 @@ class server_connection {
     co_await self->release_session();
     self->server_->connection_ended(self.get());
   }
+
+  /// Closes now, abandoning a write in progress (shutdown after its grace period).
+  void abort() { close_now(); }
 
   /// Closes once any reply being written is out (session timer, takeover, shutdown).
   void close_soon(std::string_view why) {
@@ -466,6 +470,7 @@ asio::awaitable<void> server::impl::accept_loop() {
 void server::impl::connection_ended(server_connection* c) {
   connections.erase(c);
   if (stopping && connections.empty() && on_stopped) {
+    stop_grace.cancel();
     auto done = std::move(on_stopped);
     on_stopped = nullptr;
     done();
@@ -514,7 +519,20 @@ void server::stop(std::function<void()> on_stopped) {
   const std::vector<server_connection*> open(impl_->connections.begin(), impl_->connections.end());
   for (server_connection* c : open)
     c->close_soon("server stopping");
+  // Replies being written get a grace period; a client that stopped reading (and, with
+  // the idle timer off, nothing else) must not hold the shutdown for ever.
+  impl_->stop_grace.expires_after(std::chrono::seconds(3));
+  impl_->stop_grace.async_wait([impl = impl_](std::error_code ec) {
+    if (ec)
+      return;
+    const std::vector<server_connection*> left(impl->connections.begin(), impl->connections.end());
+    if (!left.empty())
+      log(log_level::warning, "closing ", left.size(), " connection(s) still writing at shutdown");
+    for (server_connection* c : left)
+      c->abort();
+  });
   if (impl_->connections.empty() && impl_->on_stopped) {
+    impl_->stop_grace.cancel();
     auto done = std::move(impl_->on_stopped);
     impl_->on_stopped = nullptr;
     asio::post(impl_->io, std::move(done));
