@@ -154,7 +154,9 @@ class server_connection {
                                 return make_session_seed(fixed, id);
                               }},
                server_->new_lease()),
-        input_(std::max<std::size_t>(4096, 2 * server_->config.max_message + 2)) {
+        // Room for a message of the maximum length plus the next one's start; 1 KiB
+        // holds ~140 pipelined RECVs per read and keeps 10,000 idle connections small.
+        input_(std::max<std::size_t>(1024, 2 * server_->config.max_message + 2)) {
     session_deadline_ = deadline_after(server_->config.session_timeout);
     idle_deadline_ = deadline_after(server_->config.idle_timeout);
   }
