@@ -13,6 +13,17 @@ memory_session_store::~memory_session_store() {
   timer_.cancel();
 }
 
+session_record memory_session_store::record_of(const client_id& id, const entry& e) {
+  session_record r;
+  r.sequence.mode = e.mode;
+  r.sequence.seed = e.seed;
+  r.sequence.id = id;
+  r.sequence.n = e.n;
+  r.sequence.batch = e.batch;
+  r.completed_checksum = e.completed_checksum;
+  return r;
+}
+
 bool memory_session_store::expired(const entry& e, clock::time_point now) const noexcept {
   return !e.live && e.expires <= now;
 }
@@ -28,8 +39,11 @@ asio::awaitable<store_status> memory_session_store::async_create(const session_r
     ++it->second.generation;  // its heap entry is now stale
   }
   entry& e = it->second;
-  e.record = record;
-  e.record.completed_checksum.reset();
+  e.mode = record.sequence.mode;
+  e.seed = record.sequence.seed;
+  e.n = record.sequence.n;
+  e.batch = record.sequence.batch;
+  e.completed_checksum.reset();
   e.lease = lease;
   e.live = true;
   co_return store_status::ok;
@@ -46,9 +60,9 @@ asio::awaitable<attach_result> memory_session_store::async_attach(const client_i
   }
   entry& e = it->second;
   result.status = store_status::ok;
-  result.record = e.record;
+  result.record = record_of(it->first, e);
   // A completion record is immutable and keeps the expiry FIN gave it.
-  if (!e.record.completed()) {
+  if (!e.completed()) {
     if (e.live)
       result.previous_lease = e.lease;
     e.lease = lease;
@@ -68,10 +82,10 @@ asio::awaitable<void> memory_session_store::async_park(const session_record& rec
   entry& e = it->second;
   // Only the attachment that holds the session parks it: a connection that lost a
   // takeover must not start the clock under the connection that won it.
-  if (!e.live || e.lease != lease || e.record.completed())
+  if (!e.live || e.lease != lease || e.completed())
     co_return;
   e.live = false;
-  start_clock(id, e, clock::now());
+  start_clock(it->first, e, clock::now());
   co_return;
 }
 
@@ -85,11 +99,11 @@ asio::awaitable<store_status> memory_session_store::async_complete(const client_
   entry& e = it->second;
   // Completion is accepted from any attachment: the checksum is a pure function of
   // the session, so whoever computes it records the same value.
-  if (e.record.completed())
+  if (e.completed())
     co_return store_status::ok;
-  e.record.completed_checksum = checksum;
+  e.completed_checksum = checksum;
   e.live = false;
-  start_clock(id, e, clock::now());
+  start_clock(it->first, e, clock::now());
   co_return store_status::ok;
 }
 
@@ -99,7 +113,7 @@ asio::awaitable<store_status> memory_session_store::async_keep_alive(const sessi
   std::lock_guard lock(mutex_);
   auto it = sessions_.find(record.sequence.id);
   const bool held = it != sessions_.end() && it->second.live && it->second.lease == lease &&
-                    !it->second.record.completed();
+                    !it->second.completed();
   co_return held ? store_status::ok : store_status::not_found;
 }
 
@@ -108,10 +122,10 @@ std::size_t memory_session_store::size() const {
   return sessions_.size();
 }
 
-void memory_session_store::start_clock(const client_id& id, entry& e, clock::time_point now) {
+void memory_session_store::start_clock(const client_id& key, entry& e, clock::time_point now) {
   e.expires = now + purge_after_;
   ++e.generation;
-  deadlines_.push({e.expires, id, e.generation});
+  deadlines_.push({e.expires, &key, e.generation});
   arm_timer();
 }
 
@@ -142,14 +156,14 @@ void memory_session_store::collect_expired() {
     while (!deadlines_.empty() && deadlines_.top().when <= now) {
       const deadline d = deadlines_.top();
       deadlines_.pop();
-      auto it = sessions_.find(d.id);
+      auto it = sessions_.find(*d.id);
       // A stale deadline (the session was reattached, re-parked or replaced) is skipped.
       if (it == sessions_.end() || it->second.generation != d.generation ||
           !expired(it->second, now)) {
         continue;
       }
+      purged.push_back(it->first);
       sessions_.erase(it);
-      purged.push_back(d.id);
     }
     arm_timer();
   }

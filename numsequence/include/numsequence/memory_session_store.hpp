@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <queue>
 #include <unordered_map>
 #include <vector>
@@ -44,23 +45,37 @@ class memory_session_store final : public session_store {
   std::size_t size() const;
 
  private:
+  // Everything of a session but its id, which is the map's key: a parked session costs
+  // one map node (~128 bytes with the allocator's header) plus one 24-byte deadline.
   struct entry {
-    session_record record;
-    lease_id lease = 0;  // the attachment the session is live on
-    bool live = false;   // live sessions never expire
-    clock::time_point expires{};
+    std::uint64_t seed = 0;
+    std::uint32_t n = 0;
+    std::uint32_t batch = 1;
+    sequence_mode mode = sequence_mode::normal;
+    bool live = false;  // live sessions never expire
+    std::optional<md5_digest> completed_checksum;
     std::uint32_t generation = 0;
+    lease_id lease = 0;  // the attachment the session is live on
+    clock::time_point expires{};
+
+    bool completed() const noexcept { return completed_checksum.has_value(); }
   };
+  // Points at the key inside the map: nodes never move, and an entry is erased only when
+  // its newest deadline comes due, after every older one (same window, generation breaks ties).
   struct deadline {
     clock::time_point when;
-    client_id id;
+    const client_id* id;
     std::uint32_t generation;
-    bool operator>(const deadline& o) const noexcept { return when > o.when; }
+    bool operator>(const deadline& o) const noexcept {
+      return when != o.when ? when > o.when : generation > o.generation;
+    }
   };
 
+  static session_record record_of(const client_id& id, const entry& e);
   bool expired(const entry& e, clock::time_point now) const noexcept;
-  void start_clock(const client_id& id, entry& e, clock::time_point now);  // mutex held
-  void arm_timer();                                                        // mutex held
+  // `key` must be the map's own key (deadlines point at it). Mutex held.
+  void start_clock(const client_id& key, entry& e, clock::time_point now);
+  void arm_timer();  // mutex held
   void collect_expired();
 
   clock::duration purge_after_;
