@@ -269,9 +269,14 @@ class server_connection {
     for (;;) {
       switch (next) {
         case action::create_session: {
+          // Registered before the store call: the moment the store shows this lease, a
+          // CONT on another thread that takes the session over must find this connection.
+          server_->registry->add(rules_.lease(), self);
           const auto status =
               co_await server_->store.async_create(rules_.pending_record(), rules_.lease());
           next = rules_.on_created(status, output_);
+          if (!rules_.owns_session())
+            release_ownership();
           if (rules_.owns_session()) {
             claim_session(self);
             const auto& seq = rules_.pending_record().sequence;
@@ -281,9 +286,12 @@ class server_connection {
           break;
         }
         case action::attach_session: {
+          server_->registry->add(rules_.lease(), self);  // before the store call, as above
           const auto result =
               co_await server_->store.async_attach(rules_.pending_id(), rules_.lease());
           next = rules_.on_attached(result, output_);
+          if (!rules_.owns_session())
+            release_ownership();
           if (result.status == store_status::ok) {
             log(log_level::info, "session ", rules_.pending_id().redacted(), " continued",
                 result.previous_lease != 0 ? " (taken over from another connection)" : "");
@@ -315,7 +323,6 @@ class server_connection {
   }
 
   void claim_session(const std::shared_ptr<server_connection>& self) {
-    server_->registry->add(rules_.lease(), self);
     if (auto interval = server_->store.keep_alive_interval(); interval && !keeping_alive_) {
       keeping_alive_ = true;
       asio::co_spawn(socket_.get_executor(), keep_alive(self, *interval), asio::detached);

@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora in fuzz/corpus/<target>/ (run from anywhere; overwrites them).
+
+fuzz_codec inputs: byte 0 picks the frame limit (0x80 and above: 256, else the byte
+itself), byte 1 seeds how the stream is cut into reads, the rest is the byte stream.
+
+fuzz_session_rules inputs are read by FuzzedDataProvider: strings from the front,
+every other choice from the back. The encoder below mirrors fuzz_session_rules.cpp's
+order of choices, so each seed walks a meaningful path (the reference scenarios, a
+takeover, store failures); libFuzzer mutates from there.
+"""
+
+import os
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parent / "corpus"
+GOLDEN = "123e4567-e89b-12d3-a456-426614174000"
+GOLDEN_FAC = "f90b20dae8c9b7d7be2a5fb7cc856e8b"
+
+
+def write(target, name, data):
+    d = ROOT / target
+    d.mkdir(parents=True, exist_ok=True)
+    (d / name).write_bytes(data)
+
+
+def codec(name, stream, limit=0x80, cut=0):
+    if isinstance(stream, str):
+        stream = stream.encode("latin-1")
+    write("fuzz_codec", name, bytes([limit, cut]) + stream)
+
+
+def codec_corpus():
+    init = f"INIT,{GOLDEN},5,5;"
+    codec("scenario1_client", init + "RECV,0;FIN;")
+    codec("scenario1_client_bytewise", init + "RECV,0;FIN;", cut=64)  # reads of 1 byte
+    codec("scenario1_server", f"ACK;NUM,6:41:81:68:68;FAC,{GOLDEN_FAC};")
+    codec("scenario2_server", f"ERR,{GOLDEN} already exist;")
+    codec("scenario4_client", f"CONT,{GOLDEN};FIN;")
+    codec("scenario5_server", f"ERR,Client-id: {GOLDEN} does not exist;")
+    codec("nc_separators", f"\r\n {init}\r\nRECV,0;\n\nFIN;\r\n", cut=7)
+    codec("recv_many", "".join(f"RECV,{k};" for k in range(12)), cut=3)
+    codec("recv_invalid_index", "RECV,2;ERR,Invalid batch index requested: 2;")
+    codec("recv_u64_max", "RECV,18446744073709551615;")
+    codec("recv_u64_max_plus_one", "RECV,18446744073709551616;")
+    codec("recv_25_digits", "RECV," + "9" * 25 + ";")
+    codec("recv_leading_zeros", "RECV," + "0" * 24 + "1;RECV,000;")
+    codec("init_upper_case_id", "INIT,123E4567-E89B-12D3-A456-426614174000,65535,65535;")
+    codec("init_n0", f"INIT,{GOLDEN},0,1;FIN;")
+    codec("num_empty_and_max", "NUM,;NUM,4294967295:0:1;")
+    codec("num_overflow", "NUM,4294967296;")
+    codec("num_double_colon", "NUM,1::2;NUM,1:;")
+    codec("fac_upper", "FAC,F90B20DAE8C9B7D7BE2A5FB7CC856E8B;")
+    codec("err_forms", "ERR;ERR,;ERR,a,b,c;ACK,;")
+    codec("empty_messages", ";;;  ;")
+    codec("unknown_and_lower", "HELO,1;init,x;Recv,0;fin;")
+    codec("bad_uuids", f"CONT,{GOLDEN[:-1]}z;CONT,{GOLDEN.replace('-', '')};CONT,;")
+    codec("signed_numbers", f"INIT,{GOLDEN},+5,-5;RECV,-1;RECV,+0;RECV, 1;RECV,1 ;RECV,0x10;")
+    codec("field_counts", f"INIT,{GOLDEN},5;INIT,{GOLDEN},5,5,5;CONT;RECV;RECV,1,2;FIN,;")
+    codec("nul_and_binary", b"IN\x00IT,1;\x01\x02\xff\xfe\x80;\x7f;")
+    codec("utf8_in_id", "CONT,123e4567-e89b-12d3-a456-42661417400\u00e9;".encode("utf-8"))
+    codec("too_long_no_semicolon", "A" * 300)
+    codec("exactly_256", "R" * 256 + ";" + "S" * 257 + ";")
+    codec("digits_past_limit", "RECV," + "1" * 400 + ";")
+    codec("small_limit_frames", "FIN;ACK;RECV,0;", limit=6)
+    codec("zero_limit", ";;;x;", limit=0)
+    codec("whitespace_only", " \r\n" * 100, cut=5)
+
+
+class Provider:
+    """Builds FuzzedDataProvider input in the order the target consumes it."""
+
+    def __init__(self):
+        self.front = bytearray()
+        self.tail = []  # bytes in consumption order; written reversed at the end
+
+    def integral(self, value, lo, hi, width):
+        span = hi - lo
+        value -= lo
+        assert 0 <= value <= span
+        count, offset = 0, 0
+        while offset < width * 8 and (span >> offset) > 0:
+            count += 1
+            offset += 8
+        # The first byte consumed is the most significant.
+        for i in reversed(range(count)):
+            self.tail.append((value >> (8 * i)) & 0xFF)
+
+    def boolean(self, value):
+        self.tail.append(1 if value else 0)
+
+    def u64(self, value):
+        self.integral(value, 0, 2**64 - 1, 8)
+
+    def string(self, text):
+        self.front += text.encode("latin-1").replace(b"\\", b"\\\\") + b"\\x"
+
+    def data(self):
+        return bytes(self.front) + bytes(reversed(self.tail))
+
+
+class Script:
+    """Events in fuzz_session_rules.cpp's vocabulary."""
+
+    IDS = {GOLDEN: 0, GOLDEN.upper(): 1, "00000000-0000-4000-8000-000000000001": 2}
+
+    def __init__(self, test_mode=True):
+        self.p = Provider()
+        self.p.boolean(test_mode)
+        self.p.u64(0x5EED)
+        self.p.u64(7)
+
+    def _id(self, id_text):
+        self.p.integral(1, 0, 7, 4)  # from the pool
+        self.p.integral(self.IDS[id_text], 0, 3, 8)
+
+    def _batch(self, batch):
+        if batch == 1:
+            self.p.integral(0, 0, 3, 4)
+        elif batch == 65535:
+            self.p.integral(1, 0, 3, 4)
+        else:
+            self.p.integral(2, 0, 3, 4)
+            self.p.integral(batch, 1, 64, 4)
+
+    def _status(self, status):
+        self.p.integral({"ok": 3, "exists": 0, "not_found": 1, "unavailable": 2}[status], 0, 7, 4)
+
+    def raw(self, frame, status=None):
+        """A frame through the codec; `status` answers the store operation it triggers."""
+        self.p.integral(0, 0, 11, 4)
+        self.p.string(frame)
+        if status is not None:
+            self._status(status)
+        return self
+
+    def decode_error(self, errc):
+        self.p.integral(2, 0, 11, 4)
+        self.p.integral(errc, 1, 12, 4)
+        return self
+
+    def init(self, id_text, n, batch, status="ok"):
+        self.p.integral(3, 0, 11, 4)
+        self._id(id_text)
+        self.p.integral(n, 0, 300, 4)
+        self._batch(batch)
+        if status is not None:  # None: no store operation follows (the INIT is refused)
+            self._status(status)
+        return self
+
+    def cont(self, id_text, status="ok", previous=0, record=None):
+        self.p.integral(4, 0, 11, 4)
+        self._id(id_text)
+        if status is None:  # no store operation follows (the CONT is refused)
+            return self
+        self._status(status)
+        self.p.boolean(previous != 0)
+        if previous:
+            self.p.u64(previous)
+        if status == "ok":
+            mode, seed, n, batch, completed = record
+            self.p.boolean(mode == "test")
+            self.p.u64(seed)
+            self.p.integral(n, 0, 300, 4)
+            self._batch(batch)
+            self.p.boolean(completed is not None)
+            if completed is not None:
+                for b in bytes.fromhex(completed):
+                    self.p.integral(b, 0, 255, 1)
+        return self
+
+    def recv(self, index):
+        self.p.integral(5, 0, 11, 4)
+        self.p.integral(3, 0, 5, 4)  # an index in 0 .. batch_count + 1
+        # ConsumeIntegralInRange(0, count + 1) reads one byte while count + 1 < 256.
+        assert index < 256
+        self.p.tail.append(index)
+        return self
+
+    def recv_huge(self):
+        self.p.integral(5, 0, 11, 4)
+        self.p.integral(0, 0, 5, 4)
+        return self
+
+    def recv_overflow(self, extra_digits):
+        self.p.integral(5, 0, 11, 4)
+        self.p.integral(2, 0, 5, 4)
+        self.p.integral(extra_digits, 20, 30, 8)
+        return self
+
+    def fin(self, status="ok"):
+        self.p.integral(9, 0, 11, 4)
+        if status is not None:
+            self._status(status)
+        return self
+
+    def data(self):
+        return self.p.data()
+
+
+def rules(name, script):
+    write("fuzz_session_rules", name, script.data())
+
+
+def rules_corpus():
+    rules("scenario1", Script().init(GOLDEN, 5, 5).recv(0).fin())
+    rules("scenario1_raw",
+          Script().raw(f"INIT,{GOLDEN},5,5", "ok").raw("RECV,0").raw("FIN", "ok"))
+    rules("scenario2_exists", Script().init(GOLDEN, 5, 5, status="exists"))
+    rules("scenario3_batches",
+          Script().init(GOLDEN, 100, 5).recv(0).recv(1).recv(19).recv(3).fin())
+    rules("scenario4_completed",
+          Script().cont(GOLDEN, record=("test", 0, 5, 5, GOLDEN_FAC)).fin(status=None))
+    rules("scenario5_not_found", Script().cont(GOLDEN, status="not_found"))
+    rules("takeover_live", Script().cont(GOLDEN, previous=99, record=("test", 0, 10, 5, None))
+          .recv(1).recv(0).fin())
+    rules("normal_mode", Script(test_mode=False).init(GOLDEN, 300, 7).recv(42).recv(43).fin())
+    rules("normal_mode_record",
+          Script().cont(GOLDEN, record=("normal", 12345, 300, 64, None)).recv(4).fin())
+    rules("invalid_indices", Script().init(GOLDEN, 10, 5).recv(2).recv(3).recv_huge()
+          .recv_overflow(25).recv(0).fin())
+    rules("n0", Script().init(GOLDEN, 0, 1).recv(0).fin())
+    rules("batch_max", Script().init(GOLDEN, 300, 65535).recv(0).recv(1).fin())
+    rules("batch_one", Script().init(GOLDEN, 20, 1).recv(19).recv(20).fin())
+    rules("store_unavailable", Script().init(GOLDEN, 5, 5, status="unavailable"))
+    rules("cont_unavailable", Script().cont(GOLDEN, status="unavailable"))
+    rules("complete_fails", Script().init(GOLDEN, 5, 5).fin(status="unavailable"))
+    rules("recv_before_init", Script().recv(0).init(GOLDEN, 5, 5, status=None))
+    rules("fin_before_init", Script().fin(status=None).recv(0))
+    rules("second_init", Script().init(GOLDEN, 5, 5).init(GOLDEN, 5, 5, status=None).recv(0))
+    rules("cont_after_init", Script().init(GOLDEN, 5, 5).cont(GOLDEN, status=None).recv(0))
+    rules("completed_recv", Script().cont(GOLDEN, record=("test", 0, 5, 5, GOLDEN_FAC)).recv(0))
+    rules("decode_error_attached", Script().init(GOLDEN, 5, 5).decode_error(1).recv(0))
+    rules("decode_error_first", Script().decode_error(3))
+    rules("raw_garbage", Script().raw("\x00\x01\xff").raw("RECV,0"))
+    rules("raw_upper_id", Script().raw("INIT," + GOLDEN.upper() + ",300,7", "ok").raw("RECV,42")
+          .raw("RECV,999").raw("FIN", "ok"))
+    rules("raw_bad_fields", Script().raw(f"INIT,{GOLDEN},+5,5"))
+    rules("raw_recv_overflow",
+          Script().init(GOLDEN, 10, 5).raw("RECV," + "1" * 25).raw("FIN", "unavailable"))
+
+
+if __name__ == "__main__":
+    for target in ("fuzz_codec", "fuzz_session_rules"):
+        d = ROOT / target
+        if d.exists():
+            for f in d.iterdir():
+                f.unlink()
+    codec_corpus()
+    rules_corpus()
+    print(sum(1 for _ in ROOT.rglob("*") if _.is_file()), "seed inputs in", os.path.relpath(ROOT))
