@@ -16,6 +16,7 @@
 #include "numsequence/client.hpp"
 #include "numsequence/message.hpp"
 #include "numsequence/state_file.hpp"
+#include "numsequence/tls.hpp"
 
 namespace {
 
@@ -32,6 +33,7 @@ Examples:
   numsequence-client CONTINUE 5000 --verbose
   numsequence-client NEW 100 5000 --json
   numsequence-client NEW 65535 5000 --server 127.0.0.1:5001 --server 127.0.0.1:5002
+  numsequence-client NEW 100 5443 --host localhost --tls --ca ca.pem
 
 Exit status: 0 checksum valid, 1 checksum mismatch, 2 usage error or bad state file,
 3 the server refused (ERR), 4 gave up after --retries failed attempts (resume with CONTINUE).
@@ -84,6 +86,9 @@ parsed_command parse_command_line(int argc, char** argv) {
      cxxopts::value<std::string>())
     ("timeout", "seconds without an answer before a connection counts as lost",
      cxxopts::value<std::string>()->default_value("10"))
+    ("tls", "connect with TLS, verifying the server's certificate")
+    ("ca", "trust this CA certificate (PEM) for --tls instead of the system's authorities",
+     cxxopts::value<std::string>())
     ("v,verbose", "print the protocol transcript, as the reference client does")
     ("json", "print one JSON object with the outcome instead of text")
     ("h,help", "show this help")
@@ -181,6 +186,12 @@ parsed_command parse_command_line(int argc, char** argv) {
       throw cli::usage_error("invalid --pipeline (expected 1-4096)");
     }
     o.pipeline = *depth;
+  }
+  o.tls = args.count("tls") > 0;
+  if (args.count("ca")) {
+    if (!o.tls)
+      throw cli::usage_error("--ca needs --tls");
+    o.tls_ca = args["ca"].as<std::string>();
   }
   o.io_timeout = cli::parse_seconds("timeout", args["timeout"].as<std::string>());
   if (o.io_timeout == o.io_timeout.zero())
@@ -351,6 +362,9 @@ int main(int argc, char** argv) {
   try {
     return run(cmd);
   } catch (const state_file_error& e) {
+    std::cerr << "numsequence-client: " << e.what() << '\n';
+    return 2;
+  } catch (const tls_error& e) {
     std::cerr << "numsequence-client: " << e.what() << '\n';
     return 2;
   } catch (const std::exception& e) {

@@ -17,6 +17,7 @@
 #include "numsequence/memory_session_store.hpp"
 #include "numsequence/redis_session_store.hpp"
 #include "numsequence/server.hpp"
+#include "numsequence/tls.hpp"
 
 namespace {
 
@@ -27,6 +28,7 @@ Examples:
   numsequence-server 0 --session-timeout 0     any free port, no session timer
   numsequence-server 5000 --purge-after 300 --log-level debug
   numsequence-server 5001 --store redis://127.0.0.1:6379   sessions shared by every such server
+  numsequence-server 5443 --tls-cert server.pem --tls-key server.key   TLS on every connection
 
 The first line on stdout is "listening on HOST:PORT" once connections are accepted.
 Durations are seconds, fractions allowed; 0 turns the session and idle timers off.
@@ -39,6 +41,8 @@ struct parsed_command {
   numsequence::log_level level = numsequence::log_level::info;
   std::optional<numsequence::redis_address> redis;  // nullopt: the in-memory store
   unsigned threads = 1;
+  std::string tls_cert;  // empty: plain TCP
+  std::string tls_key;
 };
 
 parsed_command parse_command_line(int argc, char** argv) {
@@ -63,6 +67,14 @@ parsed_command parse_command_line(int argc, char** argv) {
      "(also set by the TEST_MODE environment variable)")
     ("max-message", "longest message accepted, in bytes",
      cxxopts::value<std::string>()->default_value("256"))
+    ("max-connections", "connections served at once; more are told 'ERR,server busy;' "
+     "and closed (0: no limit)", cxxopts::value<std::string>()->default_value("10000"))
+    ("output-buffer", "bytes of replies gathered per connection before they are written "
+     "(a connection buffers at most this plus one reply)",
+     cxxopts::value<std::string>()->default_value("65536"))
+    ("tls-cert", "serve TLS with this certificate chain (PEM); needs --tls-key",
+     cxxopts::value<std::string>())
+    ("tls-key", "private key (PEM) of --tls-cert", cxxopts::value<std::string>())
     ("store", "where sessions live: 'memory' (this process) or redis://HOST:PORT[/DB] "
      "(shared by every server using it)", cxxopts::value<std::string>()->default_value("memory"))
     ("threads", "threads serving connections (default: the number of cores)",
@@ -111,6 +123,22 @@ parsed_command parse_command_line(int argc, char** argv) {
     throw cli::usage_error("invalid --max-message (expected 64-65536)");
   }
   c.max_message = *max_message;
+  const auto max_connections =
+      cli::parse_unsigned<std::size_t>(args["max-connections"].as<std::string>());
+  if (!max_connections || *max_connections > 10'000'000)
+    throw cli::usage_error("invalid --max-connections (expected 0-10000000)");
+  c.max_connections = *max_connections;
+  const auto output_buffer =
+      cli::parse_unsigned<std::size_t>(args["output-buffer"].as<std::string>());
+  if (!output_buffer || *output_buffer < 1024 || *output_buffer > 64 * 1024 * 1024)
+    throw cli::usage_error("invalid --output-buffer (expected 1024-67108864 bytes)");
+  c.output_buffer = *output_buffer;
+  if (args.count("tls-cert") != args.count("tls-key"))
+    throw cli::usage_error("--tls-cert and --tls-key go together");
+  if (args.count("tls-cert")) {
+    cmd.tls_cert = args["tls-cert"].as<std::string>();
+    cmd.tls_key = args["tls-key"].as<std::string>();
+  }
   if (args.count("fixed-seed")) {
     const auto seed = cli::parse_unsigned<std::uint64_t>(args["fixed-seed"].as<std::string>());
     if (!seed)
@@ -151,6 +179,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   set_log_level(cmd.level);
+  if (!cmd.tls_cert.empty()) {
+    try {
+      cmd.config.tls = make_server_tls_context(cmd.tls_cert, cmd.tls_key);
+    } catch (const tls_error& e) {
+      std::cerr << "numsequence-server: " << e.what() << '\n';
+      return 2;
+    }
+  }
 
   try {
     // One io_context per thread, each with its own server on the same port (SO_REUSEPORT):
@@ -195,7 +231,7 @@ int main(int argc, char** argv) {
               << std::endl;
     log(log_level::info, "serving on ", endpoint.address().to_string(), ':', endpoint.port(),
         " with ", cmd.threads, cmd.threads == 1 ? " thread" : " threads",
-        cmd.config.test_mode ? ", test mode" : "",
+        cmd.config.tls ? ", TLS" : "", cmd.config.test_mode ? ", test mode" : "",
         cmd.redis ? ", sessions in " + cmd.redis->str() : ", sessions in memory");
 
     asio::signal_set signals(workers[0]->io, SIGINT, SIGTERM);

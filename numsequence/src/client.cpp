@@ -1,5 +1,8 @@
 #include "numsequence/client.hpp"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/connect.hpp>
@@ -7,6 +10,7 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/ssl/error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
@@ -20,6 +24,7 @@
 #include "numsequence/frame_decoder.hpp"
 #include "numsequence/message.hpp"
 #include "numsequence/state_file.hpp"
+#include "numsequence/tls.hpp"
 
 namespace numsequence {
 namespace {
@@ -36,22 +41,34 @@ constexpr auto save_interval = std::chrono::milliseconds(250);
 bool is_does_not_exist(std::string_view err) {
   return err.starts_with("Client-id: ") && err.ends_with(" does not exist");
 }
+/// Refusals that say "not now" rather than "no": the client backs off and tries again.
 bool is_transient(std::string_view err) {
-  return err == "session store unavailable";
+  return err == "session store unavailable" || err == "server busy";
 }
 
 /// How one connection attempt ended.
 enum class attempt_end {
   completed,  ///< FAC received
   refused,    ///< ERR that retrying will not change
+  untrusted,  ///< the server's TLS certificate failed verification: retrying will not help
   lost,       ///< connection failed or dropped; resume
 };
+
+bool is_certificate_failure(std::error_code ec) {
+  return ec.category() == asio::error::get_ssl_category() &&
+         ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED;
+}
+
+std::shared_ptr<asio::ssl::context> tls_context_for(const client_options& options) {
+  return options.tls ? make_client_tls_context(options.tls_ca) : nullptr;
+}
 
 /// Runs one session over as many connections as it takes.
 class session_runner {
  public:
-  session_runner(client_state& state, const client_options& options, bool init_maybe_sent)
-      : state_(state), options_(options), init_maybe_sent_(init_maybe_sent) {
+  session_runner(client_state& state, const client_options& options, bool init_maybe_sent,
+                 std::shared_ptr<asio::ssl::context> tls)
+      : state_(state), options_(options), init_maybe_sent_(init_maybe_sent), tls_(std::move(tls)) {
     result_.id = state.id;
     result_.n = state.n;
     result_.batch = state.batch;
@@ -90,6 +107,11 @@ class session_runner {
         result_.outcome = client_outcome::refused;
         co_return;
       }
+      if (end == attempt_end::untrusted) {
+        result_.outcome = client_outcome::gave_up;
+        result_.error = last_error_;
+        co_return;
+      }
       if (progressed_) {
         failures = 0;  // the server dropped a working connection: resume at once
         note("Connection lost (" + last_error_ + "); resuming");
@@ -114,7 +136,7 @@ class session_runner {
 
   asio::awaitable<attempt_end> attempt(asio::io_context& io, const server_address& server) {
     // The watchdog outlives this coroutine by one wake-up, so what it touches is shared.
-    link_ = std::make_shared<link>(io);
+    link_ = std::make_shared<link>(io, tls_.get());
     arm();
     asio::co_spawn(io, watch(link_), asio::detached);
     struct stop_watch {
@@ -124,7 +146,7 @@ class session_runner {
         l->watchdog.cancel();
       }
     } stop{link_};
-    tcp::socket& socket = link_->socket;
+    connection_stream& socket = link_->stream;
 
     decoder_.emplace(std::max<std::size_t>(1024, std::size_t{state_.batch} * 11 + 64));
     input_.clear();
@@ -135,11 +157,26 @@ class session_runner {
         co_await resolver.async_resolve(server.host, std::to_string(server.port), use_nothrow);
     if (rec)
       co_return lost(rec);
-    auto [cec, endpoint] = co_await asio::async_connect(socket, endpoints, use_nothrow);
+    auto [cec, endpoint] = co_await asio::async_connect(socket.socket(), endpoints, use_nothrow);
     if (cec)
       co_return lost(cec);
     std::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
+    socket.socket().set_option(tcp::no_delay(true), ignored);
+    if (auto* tls = socket.tls()) {
+      expect_server_name(*tls, server.host);
+      auto [hec] = co_await tls->async_handshake(asio::ssl::stream_base::client, use_nothrow);
+      if (hec) {
+        const std::string where = server.host + ":" + std::to_string(server.port);
+        if (is_certificate_failure(hec)) {
+          last_error_ = "the TLS certificate of " + where + " is not trusted (" + hec.message() +
+                        "; see --ca)";
+          co_return attempt_end::untrusted;
+        }
+        lost(hec);
+        last_error_ = "TLS handshake with " + where + " failed: " + last_error_;
+        co_return attempt_end::lost;
+      }
+    }
 
     // Batches: keep up to `pipeline` RECVs in flight; replies come back in order.
     std::deque<std::uint32_t> in_flight;
@@ -255,8 +292,11 @@ class session_runner {
 
   /// One connection attempt: its socket, and the deadline its watchdog enforces.
   struct link {
-    explicit link(asio::io_context& io) : socket(io), watchdog(io) {}
-    tcp::socket socket;
+    link(asio::io_context& io, asio::ssl::context* tls)
+        : stream(tls ? connection_stream(tcp::socket(io), *tls)
+                     : connection_stream(tcp::socket(io))),
+          watchdog(io) {}
+    connection_stream stream;
     asio::steady_timer watchdog;
     clock::time_point deadline{};
     bool done = false;
@@ -271,8 +311,7 @@ class session_runner {
       co_await l->watchdog.async_wait(use_nothrow);
       if (!l->done && clock::now() >= l->deadline) {
         l->timed_out = true;
-        std::error_code ignored;
-        l->socket.close(ignored);
+        l->stream.close();
       }
     }
   }
@@ -280,7 +319,8 @@ class session_runner {
   void arm() { link_->deadline = clock::now() + options_.io_timeout; }
 
   /// Writes `bytes`; logs them as one transcript line unless the caller already did.
-  asio::awaitable<bool> send(tcp::socket& socket, const std::string& bytes, bool log_line = true) {
+  asio::awaitable<bool> send(connection_stream& socket, const std::string& bytes,
+                             bool log_line = true) {
     if (log_line)
       transcript_sent(bytes);
     arm();
@@ -293,7 +333,7 @@ class session_runner {
   }
 
   /// Reads the next message from the server into `out`.
-  asio::awaitable<bool> receive(tcp::socket& socket, server_message& out) {
+  asio::awaitable<bool> receive(connection_stream& socket, server_message& out) {
     arm();
     for (;;) {
       const std::string_view pending(input_.data() + begin_, input_.size() - begin_);
@@ -331,7 +371,14 @@ class session_runner {
   }
 
   attempt_end lost(std::error_code ec) {
-    last_error_ = link_ && link_->timed_out ? "no answer within the I/O timeout" : ec.message();
+    if (link_ && link_->timed_out) {
+      last_error_ = "no answer within the I/O timeout";
+    } else if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
+      // A TLS server that closes without close_notify is the same event as a TCP close.
+      last_error_ = "connection closed by the server";
+    } else {
+      last_error_ = ec.message();
+    }
     return attempt_end::lost;
   }
 
@@ -389,6 +436,7 @@ class session_runner {
   bool progressed_ = false;
   bool dirty_ = true;  // the state differs from the file (true: never written by this run)
   std::string last_error_;
+  std::shared_ptr<asio::ssl::context> tls_;  // null: plain TCP
   std::shared_ptr<link> link_;
   clock::time_point last_save_{};
   std::optional<frame_decoder> decoder_;
@@ -402,11 +450,12 @@ client_result run_new_session(const client_id& id, std::uint32_t n, std::uint32_
                               const client_options& options) {
   // The file may hold another session's progress; if the server refuses this one,
   // that file is put back, so a mistaken NEW costs nothing.
+  auto tls = tls_context_for(options);  // a bad --ca fails before the state file is touched
   std::optional<std::string> previous = read_file_if_present(options.state_file);
   client_state state = client_state::fresh(id, n, batch);
   // Written before INIT goes out: a client killed before the ACK can still CONTINUE.
   save_state(options.state_file, state);
-  session_runner runner(state, options, false);
+  session_runner runner(state, options, false, std::move(tls));
   client_result result = runner.run();
   if (result.outcome == client_outcome::refused && !state.acknowledged) {
     if (previous) {
@@ -420,9 +469,10 @@ client_result run_new_session(const client_id& id, std::uint32_t n, std::uint32_
 }
 
 client_result run_continue_session(const client_options& options) {
+  auto tls = tls_context_for(options);
   client_state state = load_state(options.state_file);
   // Without an ACK on record, the INIT may or may not have reached the server.
-  session_runner runner(state, options, !state.acknowledged);
+  session_runner runner(state, options, !state.acknowledged, std::move(tls));
   return runner.run();
 }
 

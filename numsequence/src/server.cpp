@@ -4,13 +4,16 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
+#include <asio/ssl/context.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <atomic>
 #include <cerrno>
 #include <exception>
 #include <mutex>
@@ -26,6 +29,7 @@
 #include "numsequence/frame_decoder.hpp"
 #include "numsequence/log.hpp"
 #include "numsequence/session_rules.hpp"
+#include "numsequence/tls.hpp"
 
 namespace numsequence {
 namespace {
@@ -34,10 +38,14 @@ using asio::ip::tcp;
 using clock = std::chrono::steady_clock;
 constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 
-// Replies of pipelined requests are gathered and written together; past this
-// size they are written before more requests are processed, which bounds the
-// output buffer and lets TCP backpressure stop a client that never reads.
-constexpr std::size_t flush_threshold = 64 * 1024;
+// Told to a connection beyond --max-connections, before it is closed.
+constexpr std::string_view busy_reply = "ERR,server busy;";
+// Connections being turned away at once; past this, more are closed without a word, so
+// that a connection flood cannot make the refusals themselves a cost.
+constexpr std::size_t max_refusals_in_progress = 256;
+// A TLS handshake must finish within the idle timer, or this when the idle timer is off:
+// a handshake is never the session's business, and must not hold a connection for ever.
+constexpr auto handshake_limit = std::chrono::seconds(10);
 
 std::uint64_t splitmix64(std::uint64_t x) noexcept {
   x += 0x9e3779b97f4a7c15ULL;
@@ -97,7 +105,17 @@ class connection_registry {
     return it == by_lease_.end() ? nullptr : it->second.lock();
   }
 
+  /// Counts a new connection in, unless `limit` (0: none) are open in the process already.
+  bool try_admit(std::size_t limit) noexcept {
+    if (open_.fetch_add(1, std::memory_order_relaxed) < limit || limit == 0)
+      return true;
+    open_.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  void leave() noexcept { open_.fetch_sub(1, std::memory_order_relaxed); }
+
  private:
+  std::atomic<std::size_t> open_{0};
   std::mutex mutex_;
   std::unordered_map<lease_id, std::weak_ptr<server_connection>> by_lease_;
 };
@@ -124,6 +142,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   bool stopping = false;
   std::function<void()> on_stopped;
   std::unordered_set<server_connection*> connections;
+  std::size_t refusals_in_progress = 0;
   std::shared_ptr<connection_registry> registry;
   // Leases are unique per server instance and per attachment.
   std::uint64_t lease_prefix = random_uint64() << 32;
@@ -132,6 +151,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   lease_id new_lease() { return lease_prefix | ++next_lease; }
 
   asio::awaitable<void> accept_loop();
+  static asio::awaitable<void> refuse_busy(std::shared_ptr<impl> self, tcp::socket socket);
   void connection_ended(server_connection* c);
 };
 
@@ -144,10 +164,11 @@ class server_connection {
  public:
   server_connection(std::shared_ptr<server::impl> srv, tcp::socket socket)
       : server_(std::move(srv)),
-        socket_(std::move(socket)),
-        watchdog_(socket_.get_executor()),
-        pause_(socket_.get_executor()),
-        keep_alive_timer_(socket_.get_executor()),
+        stream_(server_->config.tls ? connection_stream(std::move(socket), *server_->config.tls)
+                                    : connection_stream(std::move(socket))),
+        watchdog_(stream_.get_executor()),
+        pause_(stream_.get_executor()),
+        keep_alive_timer_(stream_.get_executor()),
         decoder_(server_->config.max_message),
         rules_(session_policy{server_->config.test_mode,
                               [fixed = server_->config.fixed_seed](const client_id& id) {
@@ -159,12 +180,15 @@ class server_connection {
         input_(std::max<std::size_t>(1024, 2 * server_->config.max_message + 2)) {
     session_deadline_ = deadline_after(server_->config.session_timeout);
     idle_deadline_ = deadline_after(server_->config.idle_timeout);
+    if (stream_.is_tls() && idle_deadline_ == clock::time_point::max())
+      idle_deadline_ = deadline_after(handshake_limit);
   }
 
   static asio::awaitable<void> run(std::shared_ptr<server_connection> self) {
-    asio::co_spawn(self->socket_.get_executor(), watch(self), asio::detached);
+    asio::co_spawn(self->stream_.get_executor(), watch(self), asio::detached);
     try {
-      co_await self->serve(self);
+      if (co_await self->handshake())
+        co_await self->serve(self);
     } catch (const std::exception& e) {
       log(log_level::warning, "connection ended by an unexpected error: ", e.what());
     }
@@ -192,6 +216,22 @@ class server_connection {
 
  private:
   using action = connection_rules::action;
+
+  /// TLS: the handshake, bounded by the watchdog (idle timer). True when the connection
+  /// can carry messages.
+  asio::awaitable<bool> handshake() {
+    auto* tls = stream_.tls();
+    if (tls == nullptr)
+      co_return true;
+    auto [ec] = co_await tls->async_handshake(asio::ssl::stream_base::server, use_nothrow);
+    if (ec) {
+      // Plain-text clients, scanners and wrong certificates end here; not the server's fault.
+      log(log_level::debug, "TLS handshake failed: ", ec.message());
+      co_return false;
+    }
+    idle_deadline_ = deadline_after(server_->config.idle_timeout);
+    co_return true;
+  }
 
   asio::awaitable<void> serve(const std::shared_ptr<server_connection>& self) {
     for (;;) {
@@ -238,7 +278,7 @@ class server_connection {
           co_await flush();
           co_return;
         }
-        if (output_.size() >= flush_threshold && !co_await flush())
+        if (output_.size() >= server_->config.output_buffer && !co_await flush())
           co_return;
       }
       if (!co_await flush())
@@ -253,7 +293,7 @@ class server_connection {
         end_ -= begin_;
         begin_ = 0;
       }
-      auto [ec, n] = co_await socket_.async_read_some(
+      auto [ec, n] = co_await stream_.async_read_some(
           asio::buffer(input_.data() + end_, input_.size() - end_), use_nothrow);
       if (ec) {
         // EOF, resets and our own closes are how connections end; nothing to report.
@@ -325,7 +365,7 @@ class server_connection {
   void claim_session(const std::shared_ptr<server_connection>& self) {
     if (auto interval = server_->store.keep_alive_interval(); interval && !keeping_alive_) {
       keeping_alive_ = true;
-      asio::co_spawn(socket_.get_executor(), keep_alive(self, *interval), asio::detached);
+      asio::co_spawn(stream_.get_executor(), keep_alive(self, *interval), asio::detached);
     }
   }
 
@@ -354,7 +394,7 @@ class server_connection {
     auto loser = server_->registry->find(previous);
     if (!loser || loser.get() == this)
       return;
-    asio::post(loser->socket_.get_executor(),
+    asio::post(loser->stream_.get_executor(),
                [loser] { loser->close_soon("session taken over by a new connection"); });
   }
 
@@ -388,9 +428,12 @@ class server_connection {
     // A client that stops reading must not hold the write forever: the write
     // counts against the idle timer like a read.
     idle_deadline_ = deadline_after(server_->config.idle_timeout);
-    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(output_), use_nothrow);
+    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(output_), use_nothrow);
     busy_ = false;
     output_.clear();
+    // One huge batch must not leave its buffer behind for the rest of the connection.
+    if (output_.capacity() > 2 * server_->config.output_buffer)
+      std::string().swap(output_);
     if (ec || close_after_write_) {
       close_now();
       co_return false;
@@ -402,9 +445,7 @@ class server_connection {
     if (closed_)
       return;
     closed_ = true;
-    std::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    stream_.close();
     watchdog_.cancel();
     pause_.cancel();
     keep_alive_timer_.cancel();
@@ -435,7 +476,7 @@ class server_connection {
   }
 
   std::shared_ptr<server::impl> server_;
-  tcp::socket socket_;
+  connection_stream stream_;
   asio::steady_timer watchdog_;
   asio::steady_timer pause_;
   asio::steady_timer keep_alive_timer_;
@@ -468,6 +509,19 @@ asio::awaitable<void> server::impl::accept_loop() {
       co_await accept_backoff.async_wait(use_nothrow);
       continue;
     }
+    if (!registry->try_admit(config.max_connections)) {
+      log(log_level::debug, "connection refused: --max-connections (", config.max_connections,
+          ") reached");
+      if (config.tls == nullptr && refusals_in_progress < max_refusals_in_progress) {
+        asio::co_spawn(io, refuse_busy(self, std::move(socket)), asio::detached);
+      } else {
+        // TLS: saying "busy" would cost a handshake, the very work an overloaded server
+        // must not take on; the client sees a closed connection and retries later.
+        std::error_code ignored;
+        socket.close(ignored);
+      }
+      continue;
+    }
     std::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     auto c = std::make_shared<server_connection>(self, std::move(socket));
@@ -476,7 +530,39 @@ asio::awaitable<void> server::impl::accept_loop() {
   }
 }
 
+/// Tells a connection beyond the limit why it is closed. Its request may already be in
+/// our receive buffer: closing with unread data would reset the connection and could
+/// destroy the reply before the peer reads it, so the reply goes out with a FIN and the
+/// peer's bytes are drained (for at most a second) before the socket is closed.
+asio::awaitable<void> server::impl::refuse_busy(std::shared_ptr<impl> self, tcp::socket socket) {
+  ++self->refusals_in_progress;
+  asio::steady_timer limit(socket.get_executor());
+  limit.expires_after(std::chrono::seconds(1));
+  limit.async_wait([&socket](std::error_code ec) {
+    if (!ec) {
+      std::error_code ignored;
+      socket.close(ignored);
+    }
+  });
+  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(busy_reply), use_nothrow);
+  if (!ec) {
+    std::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    std::array<char, 512> sink;
+    for (;;) {
+      auto [rec, got] = co_await socket.async_read_some(asio::buffer(sink), use_nothrow);
+      if (rec)
+        break;
+    }
+  }
+  limit.cancel();
+  std::error_code ignored;
+  socket.close(ignored);
+  --self->refusals_in_progress;
+}
+
 void server::impl::connection_ended(server_connection* c) {
+  registry->leave();
   connections.erase(c);
   if (stopping && connections.empty() && on_stopped) {
     stop_grace.cancel();

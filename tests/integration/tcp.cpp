@@ -8,10 +8,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <csignal>
 #include <utility>
+
+#include "tls_support.hpp"
 
 namespace numsequence::integration {
 namespace {
@@ -22,6 +28,18 @@ using std::chrono::steady_clock;
 int remaining_ms(steady_clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
   return static_cast<int>(std::clamp<milliseconds::rep>(left.count(), 0, 60'000));
+}
+
+/// Waits until `fd` can do what OpenSSL asked for (SSL_ERROR_WANT_READ/WRITE); false at
+/// the deadline or on any other error.
+bool wait_for_ssl(int fd, int ssl_error, steady_clock::time_point deadline) {
+  if (ssl_error != SSL_ERROR_WANT_READ && ssl_error != SSL_ERROR_WANT_WRITE)
+    return false;
+  const int wait_ms = remaining_ms(deadline);
+  if (wait_ms <= 0)
+    return false;
+  pollfd p{fd, static_cast<short>(ssl_error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), 0};
+  return ::poll(&p, 1, wait_ms) >= 0 || errno == EINTR;
 }
 
 }  // namespace
@@ -40,7 +58,37 @@ std::vector<std::string> split_replies(std::string_view bytes) {
   return out;
 }
 
-std::optional<tcp_client> tcp_client::connect(std::uint16_t port, milliseconds timeout) {
+std::optional<tcp_client> tcp_client::connect(std::uint16_t port, milliseconds timeout,
+                                              const tls_trust* tls) {
+  auto client = connect_tcp(port, timeout);
+  if (!client || tls == nullptr)
+    return client;
+  if (!client->handshake(*tls, steady_clock::now() + timeout))
+    return std::nullopt;
+  return client;
+}
+
+bool tcp_client::handshake(const tls_trust& tls, steady_clock::time_point deadline) {
+  // OpenSSL writes with write(), not send(MSG_NOSIGNAL): a server that has closed must fail
+  // the write, not kill the test with SIGPIPE. (Children get the default back at exec.)
+  static const bool sigpipe_ignored = std::signal(SIGPIPE, SIG_IGN) != SIG_ERR;
+  (void)sigpipe_ignored;
+  ssl_ = SSL_new(tls.context());
+  if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_) != 1)
+    return false;
+  for (int attempts = 0; attempts < 10'000; ++attempts) {
+    const int r = SSL_connect(ssl_);
+    if (r == 1)
+      return true;
+    if (!wait_for_ssl(fd_, SSL_get_error(ssl_, r), deadline)) {
+      ERR_clear_error();
+      return false;
+    }
+  }
+  return false;
+}
+
+std::optional<tcp_client> tcp_client::connect_tcp(std::uint16_t port, milliseconds timeout) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) {
     return std::nullopt;
@@ -82,6 +130,7 @@ std::optional<tcp_client> tcp_client::connect(std::uint16_t port, milliseconds t
 
 tcp_client::tcp_client(tcp_client&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
+      ssl_(std::exchange(other.ssl_, nullptr)),
       buffer_(std::move(other.buffer_)),
       eof_(other.eof_),
       reset_(other.reset_) {}
@@ -90,6 +139,7 @@ tcp_client& tcp_client::operator=(tcp_client&& other) noexcept {
   if (this != &other) {
     close();
     fd_ = std::exchange(other.fd_, -1);
+    ssl_ = std::exchange(other.ssl_, nullptr);
     buffer_ = std::move(other.buffer_);
     eof_ = other.eof_;
     reset_ = other.reset_;
@@ -102,6 +152,10 @@ tcp_client::~tcp_client() {
 }
 
 void tcp_client::close() noexcept {
+  if (ssl_ != nullptr) {
+    SSL_free(ssl_);  // no close_notify, like the server: a hang-up is a hang-up
+    ssl_ = nullptr;
+  }
   if (fd_ >= 0) {
     ::close(fd_);
     fd_ = -1;
@@ -111,6 +165,21 @@ void tcp_client::close() noexcept {
 bool tcp_client::send(std::string_view bytes, milliseconds timeout) {
   const auto deadline = steady_clock::now() + timeout;
   std::size_t sent = 0;
+  if (ssl_ != nullptr) {
+    for (int attempts = 0; attempts < 100'000 && sent < bytes.size(); ++attempts) {
+      std::size_t n = 0;
+      const int r = SSL_write_ex(ssl_, bytes.data() + sent, bytes.size() - sent, &n);
+      if (r == 1) {
+        sent += n;
+        continue;
+      }
+      if (!wait_for_ssl(fd_, SSL_get_error(ssl_, r), deadline)) {
+        ERR_clear_error();
+        return false;
+      }
+    }
+    return sent == bytes.size();
+  }
   while (sent < bytes.size() && fd_ >= 0) {
     // MSG_NOSIGNAL: a server that has already closed must fail the send, not kill the test.
     const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
@@ -137,6 +206,8 @@ bool tcp_client::fill(steady_clock::time_point deadline) {
   if (closed() || fd_ < 0) {
     return false;
   }
+  if (ssl_ != nullptr)
+    return fill_tls(deadline);
   std::array<char, 16384> chunk{};
   // Bounded by the deadline: each pass either reads, sees the end, or waits out the time.
   for (;;) {
@@ -165,6 +236,31 @@ bool tcp_client::fill(steady_clock::time_point deadline) {
       return false;
     }
   }
+}
+
+bool tcp_client::fill_tls(steady_clock::time_point deadline) {
+  std::array<char, 16384> chunk{};
+  // SSL_read before poll: OpenSSL may hold decrypted bytes the socket no longer shows.
+  for (int attempts = 0; attempts < 100'000; ++attempts) {
+    std::size_t n = 0;
+    const int r = SSL_read_ex(ssl_, chunk.data(), chunk.size(), &n);
+    if (r == 1) {
+      buffer_.append(chunk.data(), n);
+      return true;
+    }
+    const int error = SSL_get_error(ssl_, r);
+    if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
+      if (remaining_ms(deadline) <= 0 || !wait_for_ssl(fd_, error, deadline))
+        return false;
+      continue;
+    }
+    // close_notify, a close without it (the server sends none), or a reset.
+    reset_ = error == SSL_ERROR_SYSCALL && errno == ECONNRESET;
+    eof_ = !reset_;
+    ERR_clear_error();
+    return true;
+  }
+  return false;
 }
 
 std::size_t tcp_client::complete_replies() const {

@@ -9,16 +9,22 @@
 #include <string_view>
 #include <vector>
 
+struct ssl_st;  // OpenSSL's SSL
+
 namespace numsequence::integration {
 
-/// @brief One TCP connection to 127.0.0.1; every call that waits takes a timeout.
+class tls_trust;
+
+/// @brief One TCP connection to 127.0.0.1, plain or TLS; every call that waits takes a timeout.
 ///
 /// The socket is non-blocking underneath and each call waits with poll() up to its
 /// deadline, so a server that says nothing fails the test instead of hanging it.
 class tcp_client {
  public:
   /// @brief Connects to 127.0.0.1:port; nullopt if refused or not connected within `timeout`.
-  static std::optional<tcp_client> connect(std::uint16_t port, std::chrono::milliseconds timeout);
+  /// With `tls`, also completes a TLS handshake verified against it within the same time.
+  static std::optional<tcp_client> connect(std::uint16_t port, std::chrono::milliseconds timeout,
+                                           const tls_trust* tls = nullptr);
 
   tcp_client(tcp_client&& other) noexcept;
   tcp_client& operator=(tcp_client&& other) noexcept;
@@ -57,11 +63,16 @@ class tcp_client {
 
  private:
   explicit tcp_client(int fd) noexcept : fd_(fd) {}
+  static std::optional<tcp_client> connect_tcp(std::uint16_t port,
+                                               std::chrono::milliseconds timeout);
+  bool handshake(const tls_trust& tls, std::chrono::steady_clock::time_point deadline);
   /// Reads what is available, waiting until `deadline`; false on timeout.
   bool fill(std::chrono::steady_clock::time_point deadline);
+  bool fill_tls(std::chrono::steady_clock::time_point deadline);
   std::size_t complete_replies() const;
 
   int fd_ = -1;
+  ssl_st* ssl_ = nullptr;  // TLS over fd_ when set
   std::string buffer_;
   bool eof_ = false;
   bool reset_ = false;

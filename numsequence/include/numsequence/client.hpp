@@ -26,6 +26,10 @@ struct client_options {
   /// Servers to use, tried in order; the client moves to the next when one fails.
   std::vector<server_address> servers;
   std::filesystem::path state_file = ".numsequence-client-state";
+  /// TLS to every server, verifying its certificate against tls_ca (PEM), or against the
+  /// system's trusted authorities when tls_ca is not set.
+  bool tls = false;
+  std::optional<std::filesystem::path> tls_ca;
   /// Consecutive failed attempts (no progress) before giving up.
   unsigned retries = 10;
   /// RECVs sent ahead of their replies. 1 = strict request/response.
@@ -49,7 +53,8 @@ enum class client_outcome {
   mismatch = 1,  ///< checksum differs
   usage = 2,     ///< bad arguments or state file
   refused = 3,   ///< the server answered ERR
-  gave_up = 4,   ///< retries exhausted; the state file is kept for CONTINUE
+  gave_up = 4,   ///< retries exhausted, or the server cannot be trusted (TLS); the state
+                 ///< file is kept for CONTINUE
 };
 
 struct client_result {
@@ -66,12 +71,14 @@ struct client_result {
 
 /// @brief Starts a session (INIT) of `n` numbers and runs it to the end.
 /// Replaces the state file. Never throws for network trouble; see client_result.
+/// @throws tls_error if options.tls_ca cannot be used (before anything is written).
 client_result run_new_session(const client_id& id, std::uint32_t n, std::uint32_t batch,
                               const client_options& options);
 
 /// @brief Continues the session in the state file (CONT), skipping batches it has;
 /// a completed session is checked again with FIN.
 /// @throws state_file_error if the state file is missing or damaged.
+/// @throws tls_error if options.tls_ca cannot be used.
 client_result run_continue_session(const client_options& options);
 
 }  // namespace numsequence

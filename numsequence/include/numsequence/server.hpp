@@ -13,6 +13,10 @@
 
 #include "numsequence/session_store.hpp"
 
+namespace asio::ssl {
+class context;
+}
+
 namespace numsequence {
 
 /// @brief Everything the server's command line sets (spec §6). Zero durations turn a timer off.
@@ -32,6 +36,15 @@ struct server_config {
   /// Let other sockets bind the same port (SO_REUSEPORT): one server per thread, the
   /// kernel spreading connections over them.
   bool reuse_port = false;
+  /// Connections served at once by the process (every server sharing the registry); one
+  /// more is told `ERR,server busy;` and closed, while the others carry on. 0: no limit.
+  std::size_t max_connections = 10000;
+  /// Replies of pipelined requests are gathered up to this many bytes, then written before
+  /// more requests are read: with TCP's backpressure, the most a connection buffers is this
+  /// plus one reply, and a peer that never reads is cut by the idle timer.
+  std::size_t output_buffer = 64 * 1024;
+  /// TLS on every connection when set (server certificate and key); plain TCP when null.
+  std::shared_ptr<asio::ssl::context> tls;
 };
 
 /// @brief Live connections by lease, shared by the servers of one process (one per thread),
