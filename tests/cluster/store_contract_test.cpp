@@ -117,7 +117,7 @@ void run_store_test(clock_type::duration purge_after, test_body body) {
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("store: create refuses an id that has a record; attach finds only existing ids",
+TEST_CASE_TEMPLATE("store: create refuses an id that has a record, attach finds only existing ids",
                    Backend, memory_backend, redis_backend) {
   run_store_test<Backend>(30s, [](session_store& store) -> asio::awaitable<void> {
     const auto id = client_id::random();

@@ -216,6 +216,18 @@ std::vector<raw_conn> open_connections(std::uint16_t port, std::size_t count) {
   return conns;
 }
 
+conversation converse_tls(std::uint16_t port, const tls_trust& trust, std::string_view bytes,
+                          milliseconds timeout) {
+  conversation c;
+  auto conn = tcp_client::connect(port, seconds(5), &trust);
+  if (!conn)
+    return c;
+  conn->send(bytes, timeout);
+  c.received = conn->read_until_closed(timeout);
+  c.closed = conn->closed();
+  return c;
+}
+
 conversation converse(std::uint16_t port, std::string_view bytes, milliseconds timeout) {
   conversation c;
   auto conn = raw_conn::connect(port, seconds(5));
@@ -393,8 +405,8 @@ constexpr std::size_t legit_max_reconnects = 200;
 }  // namespace
 
 legit_session::legit_session(std::uint16_t port, std::string id, std::uint32_t n,
-                             std::uint32_t batch, bool test_mode)
-    : port_(port), id_(std::move(id)), test_mode_(test_mode) {
+                             std::uint32_t batch, bool test_mode, const tls_trust* tls)
+    : port_(port), tls_(tls), id_(std::move(id)), test_mode_(test_mode) {
   params_ = integration::test_params(id_, n, batch);
   if (test_mode_)
     expected_ = whole_sequence(params_);
@@ -408,7 +420,7 @@ bool legit_session::fail(std::string why) {
 
 bool legit_session::reconnect() {
   conn_.reset();
-  auto c = tcp_client::connect(port_, seconds(10));
+  auto c = tcp_client::connect(port_, seconds(10), tls_);
   if (!c)
     return fail("cannot connect");
   conn_ = std::move(*c);
@@ -506,10 +518,12 @@ bool legit_session::finish() {
 // --- client process ---------------------------------------------------------------------
 
 std::unique_ptr<child_process> start_json_client(std::uint16_t port, const std::string& id,
-                                                 std::uint32_t n,
-                                                 const std::filesystem::path& dir) {
-  return integration::start_client(
-      {"NEW", std::to_string(n), std::to_string(port), "--client_id", id, "--json"}, dir);
+                                                 std::uint32_t n, const std::filesystem::path& dir,
+                                                 const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {"NEW", std::to_string(n), std::to_string(port), "--client_id",
+                                   id,    "--json"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return integration::start_client(std::move(args), dir);
 }
 
 void check_json_client(child_process& client, const std::string& id, std::uint32_t n,
@@ -535,14 +549,32 @@ constexpr std::uint32_t scene_client_n = 500;
 }
 
 attack_scene::attack_scene(std::vector<std::string> server_args, bool test_mode,
-                           std::uint32_t legit_n)
-    : server_(std::move(server_args), test_mode),
-      legit_(server_.port(), integration::numbered_id(1, 0x1e917), legit_n, 5, test_mode),
+                           std::uint32_t legit_n, bool tls)
+    : pki_(tls ? std::optional(integration::make_throwaway_pki(pki_dir_.path())) : std::nullopt),
+      trust_(tls ? std::optional<tls_trust>(std::in_place, pki_->ca) : std::nullopt),
+      server_(with_tls(std::move(server_args)), test_mode),
+      legit_(server_.port(), integration::numbered_id(1, 0x1e917), legit_n, 5, test_mode,
+             trust_ ? &*trust_ : nullptr),
       test_mode_(test_mode),
       client_id_(integration::numbered_id(2, 0xc11e47)) {
   REQUIRE_MESSAGE(legit_.start(), legit_.error());
   REQUIRE_MESSAGE(legit_.advance(1), legit_.error());
-  client_ = start_json_client(server_.port(), client_id_, scene_client_n, dir_.path());
+  client_ =
+      start_json_client(server_.port(), client_id_, scene_client_n, dir_.path(), client_tls_args());
+}
+
+std::vector<std::string> attack_scene::with_tls(std::vector<std::string> server_args) {
+  if (pki_) {
+    server_args.insert(server_args.end(), {"--tls-cert", pki_->server_cert.string(), "--tls-key",
+                                           pki_->server_key.string()});
+  }
+  return server_args;
+}
+
+std::vector<std::string> attack_scene::client_tls_args() const {
+  if (!pki_)
+    return {};
+  return {"--tls", "--ca", pki_->ca.string()};
 }
 
 attack_scene::~attack_scene() {
@@ -567,7 +599,7 @@ void attack_scene::finish() {
   // And a session that starts after the attack.
   temp_dir after;
   const std::string late_id = integration::numbered_id(3, 0x1a7e);
-  auto late = start_json_client(server_.port(), late_id, 300, after.path());
+  auto late = start_json_client(server_.port(), late_id, 300, after.path(), client_tls_args());
   check_json_client(*late, late_id, 300, test_mode_);
   const auto status = server_.stop(SIGTERM);
   CHECK_MESSAGE(status.has_value(), "the server did not exit within 10 s of SIGTERM");

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "../integration/server_fixture.hpp"
+#include "../integration/tls_support.hpp"
 #include "numsequence/error.hpp"
 #include "numsequence/sequence.hpp"
 
@@ -46,6 +47,7 @@ using integration::seconds;
 using integration::tcp_client;
 using integration::temp_dir;
 using integration::test_clock;
+using integration::tls_trust;
 
 #ifdef NUMSEQUENCE_HOSTILE_SANITIZED
 /// True when this suite (and so the server, built alike) runs under AddressSanitizer or
@@ -120,6 +122,11 @@ struct conversation {
 conversation converse(std::uint16_t port, std::string_view bytes,
                       milliseconds timeout = seconds(10));
 
+/// @brief converse() over TLS: the handshake (verified with `trust`) comes first; `closed`
+/// stays false and nothing is received if the handshake fails.
+conversation converse_tls(std::uint16_t port, const tls_trust& trust, std::string_view bytes,
+                          milliseconds timeout = seconds(10));
+
 /// @brief The first `count` replies read from `c` (fewer if it closes or `timeout` passes).
 std::string replies(raw_conn& c, std::size_t count, milliseconds timeout = seconds(10));
 /// @brief Connects, sends `bytes`, returns the first `count` replies, and hangs up.
@@ -185,8 +192,9 @@ std::string random_v4_id(std::uint64_t& state);
 /// a test-mode server it also checks every batch against the library's sequence.
 class legit_session {
  public:
+  /// With `tls`, every connection is TLS, verified against it.
   legit_session(std::uint16_t port, std::string id, std::uint32_t n, std::uint32_t batch = 5,
-                bool test_mode = true);
+                bool test_mode = true, const tls_trust* tls = nullptr);
 
   /// @brief INIT and its ACK. False (see error()) on failure.
   bool start();
@@ -208,6 +216,7 @@ class legit_session {
   bool fail(std::string why);
 
   std::uint16_t port_;
+  const tls_trust* tls_;
   std::string id_;
   sequence_params params_;
   bool test_mode_;
@@ -222,9 +231,11 @@ class legit_session {
   std::string error_;
 };
 
-/// @brief numsequence-client NEW n PORT --client_id id --json in `dir`, in the background.
+/// @brief numsequence-client NEW n PORT --client_id id --json in `dir`, in the background;
+/// `extra` goes after them (e.g. --tls --ca FILE).
 std::unique_ptr<child_process> start_json_client(std::uint16_t port, const std::string& id,
-                                                 std::uint32_t n, const std::filesystem::path& dir);
+                                                 std::uint32_t n, const std::filesystem::path& dir,
+                                                 const std::vector<std::string>& extra = {});
 /// @brief Waits for a client from start_json_client and checks exit 0 and `valid`, and in
 /// test mode the checksum the library expects.
 void check_json_client(child_process& client, const std::string& id, std::uint32_t n,
@@ -238,8 +249,10 @@ void check_json_client(child_process& client, const std::string& id, std::uint32
 /// valid after the attack, and that the server exits 0 on SIGTERM.
 class attack_scene {
  public:
+  /// With `tls`, the server serves TLS with a throwaway certificate, and the legitimate
+  /// session and the client processes use TLS too.
   explicit attack_scene(std::vector<std::string> server_args = {}, bool test_mode = true,
-                        std::uint32_t legit_n = 200);
+                        std::uint32_t legit_n = 200, bool tls = false);
   ~attack_scene();
   attack_scene(const attack_scene&) = delete;
   attack_scene& operator=(const attack_scene&) = delete;
@@ -249,6 +262,11 @@ class attack_scene {
   pid_t pid() noexcept { return server_.process().pid(); }
   std::size_t rss_kib() noexcept { return vm_rss_kib(pid()); }
   legit_session& legit() noexcept { return legit_; }
+  /// @brief The trust a TLS client needs (TLS scenes only).
+  const tls_trust& trust() const {
+    REQUIRE(trust_.has_value());
+    return *trust_;
+  }
 
   /// @brief The legitimate session fetches `batches` more batches, checked, during the attack.
   void legit_step(std::size_t batches = 1);
@@ -256,6 +274,12 @@ class attack_scene {
   void finish();
 
  private:
+  std::vector<std::string> with_tls(std::vector<std::string> server_args);
+  std::vector<std::string> client_tls_args() const;
+
+  temp_dir pki_dir_;
+  std::optional<integration::throwaway_pki> pki_;
+  std::optional<tls_trust> trust_;
   running_server server_;
   temp_dir dir_;
   legit_session legit_;

@@ -16,7 +16,7 @@ const std::string id(golden_id);
 }  // namespace
 
 TEST_SUITE("connection limit") {
-  TEST_CASE("one connection past --max-connections is told 'server busy'; the others go on") {
+  TEST_CASE("one connection past --max-connections is told 'server busy', the others go on") {
     running_server server({"--max-connections", "2", "--session-timeout", "0"});
     auto first = server.connect();
     auto second = server.connect();
@@ -93,7 +93,7 @@ TEST_SUITE("connection limit") {
     CHECK(last.read_reply(seconds(10)) == std::optional<std::string>("ACK;"));
   }
 
-  TEST_CASE("--output-buffer bounds the gathered replies; pipelined replies stay in order") {
+  TEST_CASE("--output-buffer bounds the gathered replies, pipelined replies stay in order") {
     // 1 KiB: every few batches are written before more requests are read.
     running_server server({"--output-buffer", "1024"});
     auto c = server.connect();

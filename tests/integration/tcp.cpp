@@ -133,6 +133,7 @@ tcp_client::tcp_client(tcp_client&& other) noexcept
       ssl_(std::exchange(other.ssl_, nullptr)),
       buffer_(std::move(other.buffer_)),
       eof_(other.eof_),
+      write_failed_(other.write_failed_),
       reset_(other.reset_) {}
 
 tcp_client& tcp_client::operator=(tcp_client&& other) noexcept {
@@ -142,6 +143,7 @@ tcp_client& tcp_client::operator=(tcp_client&& other) noexcept {
     ssl_ = std::exchange(other.ssl_, nullptr);
     buffer_ = std::move(other.buffer_);
     eof_ = other.eof_;
+    write_failed_ = other.write_failed_;
     reset_ = other.reset_;
   }
   return *this;
@@ -173,10 +175,14 @@ bool tcp_client::send(std::string_view bytes, milliseconds timeout) {
         sent += n;
         continue;
       }
-      if (!wait_for_ssl(fd_, SSL_get_error(ssl_, r), deadline)) {
+      const int error = SSL_get_error(ssl_, r);
+      if (error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE) {
+        write_failed_ = true;  // the peer is gone (EPIPE, ECONNRESET); replies may still be read
         ERR_clear_error();
         return false;
       }
+      if (!wait_for_ssl(fd_, error, deadline))
+        return false;
     }
     return sent == bytes.size();
   }

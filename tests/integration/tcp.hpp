@@ -55,6 +55,8 @@ class tcp_client {
   bool closed() const noexcept { return eof_ || reset_; }
   /// @brief True if the connection ended with a reset (RST) rather than an orderly close.
   bool reset() const noexcept { return reset_; }
+  /// @brief True once a send failed because the peer closed or reset (TLS connections).
+  bool write_failed() const noexcept { return write_failed_; }
   /// @brief Bytes received and not yet returned.
   const std::string& pending() const noexcept { return buffer_; }
 
@@ -75,6 +77,7 @@ class tcp_client {
   ssl_st* ssl_ = nullptr;  // TLS over fd_ when set
   std::string buffer_;
   bool eof_ = false;
+  bool write_failed_ = false;
   bool reset_ = false;
 };
 

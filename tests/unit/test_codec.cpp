@@ -570,7 +570,7 @@ TEST_CASE("codec: server table, each row through frame_decoder whole, byte by by
     check_row(r, &parse_server_message);
 }
 
-TEST_CASE("codec: protocol_category texts can be sent as ERR,<text>;") {
+TEST_CASE("codec: protocol_category texts can be sent as an ERR reply") {
   CHECK(std::string_view(protocol_category().name()) == "numsequence.protocol");
   const std::error_code ec = protocol_errc::invalid_number;
   CHECK(ec.category() == protocol_category());

@@ -55,7 +55,7 @@ TEST_CASE("frame_decoder: the header's example") {
   CHECK(r.consumed == 7);
 }
 
-TEST_CASE("frame_decoder: the frame is a view into the input, without its ';'") {
+TEST_CASE("frame_decoder: the frame is a view into the input, without its delimiter") {
   frame_decoder d{256};
   const std::string buf = "FIN;";
   const auto r = d.consume(buf);
@@ -114,7 +114,7 @@ TEST_CASE("frame_decoder: separators before a partial message are consumed once"
   CHECK(r.consumed == 4);
 }
 
-TEST_CASE("frame_decoder: only leading bytes are separators; inside a frame they are kept") {
+TEST_CASE("frame_decoder: only leading bytes are separators, inside a frame they are kept") {
   frame_decoder d{256};
   // Tab is not a separator: it starts a frame (which the codec then rejects).
   auto r = d.consume("\tFIN;");
@@ -197,7 +197,7 @@ TEST_CASE("frame_decoder: a frame of exactly max_frame bytes is accepted, one mo
   }
 }
 
-TEST_CASE("frame_decoder: 1 MB without ';' fails once max_frame + 1 bytes have arrived") {
+TEST_CASE("frame_decoder: 1 MB without a delimiter fails once max_frame + 1 bytes have arrived") {
   constexpr std::size_t max = 256;
   const std::string megabyte(1 << 20, 'A');
 

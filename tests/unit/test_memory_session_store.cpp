@@ -71,7 +71,7 @@ TEST_CASE("a parked session expires after the purge window and is reported purge
   });
 }
 
-TEST_CASE("parking again restarts the window; the earlier deadline does not purge it") {
+TEST_CASE("parking again restarts the window, the earlier deadline does not purge it") {
   run_test([](asio::io_context& io) -> asio::awaitable<void> {
     memory_session_store store(io.get_executor(), 300ms);
     REQUIRE(co_await store.async_create(record_for(id_a), 1) == store_status::ok);
