@@ -1116,6 +1116,9 @@ int run(const bench_options& o) {
       rep.command.emplace_back("--idle-timeout=0");
     if (!has_server_option(o.server_args, "--log-level"))
       rep.command.emplace_back("--log-level=warning");
+    // The load is the point: the server's connection limit must not turn it away.
+    if (!has_server_option(o.server_args, "--max-connections"))
+      rep.command.emplace_back("--max-connections=0");
     rep.command.insert(rep.command.end(), o.server_args.begin(), o.server_args.end());
     // "TEST_MODE" alone removes it: a normal-mode run must not inherit the caller's.
     const std::vector<std::string> env = {o.test_mode ? "TEST_MODE=1" : "TEST_MODE"};
