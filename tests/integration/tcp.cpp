@@ -282,7 +282,15 @@ std::string tcp_client::read_until_closed(milliseconds timeout) {
 
 std::vector<std::string> tcp_client::read_replies(std::size_t count, milliseconds timeout) {
   const auto deadline = steady_clock::now() + timeout;
-  while (complete_replies() < count && !closed() && fill(deadline)) {
+  // Counted as bytes arrive: recounting the whole buffer per read is quadratic in a
+  // long pipelined burst.
+  std::size_t complete = complete_replies();
+  while (complete < count && !closed()) {
+    const auto before = buffer_.size();
+    if (!fill(deadline))
+      break;
+    complete += static_cast<std::size_t>(
+        std::count(buffer_.begin() + static_cast<std::ptrdiff_t>(before), buffer_.end(), ';'));
   }
   std::vector<std::string> out;
   std::size_t start = 0;
