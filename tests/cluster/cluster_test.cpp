@@ -223,6 +223,40 @@ TEST_CASE("cluster: Redis restarted empty: live sessions are written back, parke
         "ERR,Client-id: " + parked_id + " does not exist;");
 }
 
+TEST_CASE("cluster: --max-sessions counts the sessions of every server sharing the Redis") {
+  if (!have_program("redis-server"))
+    return;
+  redis_instance redis;
+  auto servers = start_servers(2, redis, {"--session-timeout", "0", "--max-sessions", "2"});
+  auto& a = *servers[0];
+  auto& b = *servers[1];
+  const std::string on_a = numbered_id(1, 0x5e57u);
+  const std::string on_b = numbered_id(2, 0x5e57u);
+  auto live_a = a.connect();
+  REQUIRE(live_a.send("INIT," + on_a + ",10,5;", reply_timeout));
+  CHECK(live_a.read_reply(reply_timeout) == std::optional<std::string>("ACK;"));
+  auto live_b = b.connect();
+  REQUIRE(live_b.send("INIT," + on_b + ",10,5;", reply_timeout));
+  CHECK(live_b.read_reply(reply_timeout) == std::optional<std::string>("ACK;"));
+
+  // One session on each server: the limit of 2 is reached on both.
+  const std::string refusal =
+      "ERR,too many sessions (the server's session limit is reached, try again later);";
+  for (auto* s : {&a, &b}) {
+    auto refused = s->connect();
+    REQUIRE(refused.send("INIT," + numbered_id(3, 0x5e57u) + ",10,5;", reply_timeout));
+    CHECK(refused.read_until_closed(reply_timeout) == refusal);
+  }
+  // A session moves between servers when full: CONT on B takes A's over and completes it.
+  auto moved = b.connect();
+  REQUIRE(moved.send("CONT," + on_a + ";RECV,1;FIN;", reply_timeout));
+  const auto replies = moved.read_replies(3, reply_timeout);
+  REQUIRE(replies.size() == 3);
+  CHECK(replies[0] == "ACK;");
+  CHECK(replies[1] == expected_num(test_params(on_a, 10), 1));
+  CHECK(replies[2] == "FAC," + expected_checksum(test_params(on_a, 10)) + ";");
+}
+
 TEST_CASE("cluster: a server whose Redis is down at start serves nothing wrong and says why") {
   bound_port closed_port;  // bound, never listening
   running_server server({"--store", "redis://127.0.0.1:" + std::to_string(closed_port.port())});
