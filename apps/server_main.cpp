@@ -40,6 +40,7 @@ struct parsed_command {
   std::chrono::steady_clock::duration purge_after = std::chrono::seconds(30);
   numsequence::log_level level = numsequence::log_level::info;
   std::optional<numsequence::redis_address> redis;  // nullopt: the in-memory store
+  std::size_t max_sessions = 1'000'000;             // 0: no limit
   unsigned threads = 1;
   std::string tls_cert;  // empty: plain TCP
   std::string tls_key;
@@ -75,6 +76,9 @@ parsed_command parse_command_line(int argc, char** argv) {
     ("tls-cert", "serve TLS with this certificate chain (PEM); needs --tls-key",
      cxxopts::value<std::string>())
     ("tls-key", "private key (PEM) of --tls-cert", cxxopts::value<std::string>())
+    ("max-sessions", "most sessions held at once (live, parked and completed; with Redis, "
+     "counted over every server sharing it); INIT beyond it is refused. 0: no limit",
+     cxxopts::value<std::string>()->default_value("1000000"))
     ("store", "where sessions live: 'memory' (this process) or redis://HOST:PORT[/DB] "
      "(shared by every server using it)", cxxopts::value<std::string>()->default_value("memory"))
     ("threads", "threads serving connections (default: the number of cores)",
@@ -145,6 +149,11 @@ parsed_command parse_command_line(int argc, char** argv) {
       throw cli::usage_error("invalid --fixed-seed (expected an unsigned 64-bit number)");
     c.fixed_seed = *seed;
   }
+  const auto max_sessions =
+      cli::parse_unsigned<std::size_t>(args["max-sessions"].as<std::string>());
+  if (!max_sessions)
+    throw cli::usage_error("invalid --max-sessions (expected a number, 0 for no limit)");
+  cmd.max_sessions = *max_sessions;
   if (const auto store = args["store"].as<std::string>(); store != "memory") {
     cmd.redis = redis_address::parse(store);
     if (!cmd.redis) {
@@ -206,9 +215,11 @@ int main(int argc, char** argv) {
     std::unique_ptr<memory_session_store> memory_store;
     if (!cmd.redis) {
       memory_store = std::make_unique<memory_session_store>(
-          workers[0]->io.get_executor(), cmd.purge_after, [](const client_id& id) {
+          workers[0]->io.get_executor(), cmd.purge_after,
+          [](const client_id& id) {
             log(log_level::info, "Purging client info for: ", id.redacted());
-          });
+          },
+          cmd.max_sessions);
     }
     auto registry = make_connection_registry();
     server_config config = cmd.config;
@@ -220,7 +231,8 @@ int main(int argc, char** argv) {
         // "session store unavailable" until it is reachable.
         w->redis = redis_client::make(w->io.get_executor(), *cmd.redis, {});
         w->redis->start();
-        w->redis_store = std::make_unique<redis_session_store>(w->redis, cmd.purge_after);
+        w->redis_store = std::make_unique<redis_session_store>(
+            w->redis, cmd.purge_after, redis_session_store::default_key_prefix, cmd.max_sessions);
         store = w->redis_store.get();
       }
       w->srv = std::make_unique<server>(w->io, config, *store, registry);
@@ -232,7 +244,8 @@ int main(int argc, char** argv) {
     log(log_level::info, "serving on ", endpoint.address().to_string(), ':', endpoint.port(),
         " with ", cmd.threads, cmd.threads == 1 ? " thread" : " threads",
         cmd.config.tls ? ", TLS" : "", cmd.config.test_mode ? ", test mode" : "",
-        cmd.redis ? ", sessions in " + cmd.redis->str() : ", sessions in memory");
+        cmd.redis ? ", sessions in " + cmd.redis->str() : ", sessions in memory",
+        cmd.max_sessions ? " (at most " + std::to_string(cmd.max_sessions) + ")" : " (no limit)");
 
     asio::signal_set signals(workers[0]->io, SIGINT, SIGTERM);
     signals.async_wait([&](std::error_code ec, int signal_number) {

@@ -1,7 +1,7 @@
 // libFuzzer target: connection_rules driven as the server drives it, by a sequence of
 // events chosen from the input: messages (raw bytes through the codec, or well-formed ones
 // built from the input), decode errors, and the store's answers to the operations the
-// rules ask for (ok / already_exists / not_found / unavailable; attach results carry
+// rules ask for (ok / already_exists / not_found / unavailable / full; attach results carry
 // arbitrary, possibly completed, records).
 //
 // A small model of the connection says what each event must produce; on any difference
@@ -126,6 +126,8 @@ store_status pick_status(FuzzedDataProvider& in) {
       return store_status::not_found;
     case 2:
       return store_status::unavailable;
+    case 3:
+      return store_status::full;
     default:
       return store_status::ok;
   }
@@ -310,6 +312,10 @@ class harness {
         const std::string text = single_err(out);
         if (status == store_status::already_exists) {
           require(text == init->id.str() + " already exist", "the reference's already-exist text");
+        } else if (status == store_status::full) {
+          require(
+              text == "too many sessions (the server's session limit is reached, try again later)",
+              "a full store is reported as such");
         } else {
           require(text == "session store unavailable", "store trouble is reported as such");
         }

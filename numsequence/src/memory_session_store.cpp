@@ -2,12 +2,18 @@
 
 #include <utility>
 
+#include "numsequence/log.hpp"
+
 namespace numsequence {
 
 memory_session_store::memory_session_store(asio::any_io_executor executor,
                                            clock::duration purge_after,
-                                           std::function<void(const client_id&)> on_purge)
-    : purge_after_(purge_after), on_purge_(std::move(on_purge)), timer_(std::move(executor)) {}
+                                           std::function<void(const client_id&)> on_purge,
+                                           std::size_t max_sessions)
+    : purge_after_(purge_after),
+      on_purge_(std::move(on_purge)),
+      max_sessions_(max_sessions),
+      timer_(std::move(executor)) {}
 
 memory_session_store::~memory_session_store() {
   timer_.cancel();
@@ -30,13 +36,36 @@ bool memory_session_store::expired(const entry& e, clock::time_point now) const 
 
 asio::awaitable<store_status> memory_session_store::async_create(const session_record& record,
                                                                  lease_id lease) {
-  std::lock_guard lock(mutex_);
-  auto [it, inserted] = sessions_.try_emplace(record.sequence.id);
-  if (!inserted) {
-    // An expired record the timer has not collected yet is as good as gone.
-    if (!expired(it->second, clock::now()))
+  std::vector<client_id> purged;
+  std::unique_lock lock(mutex_);
+  const auto now = clock::now();
+  auto it = sessions_.find(record.sequence.id);
+  if (it != sessions_.end()) {
+    // An expired record the timer has not collected yet is as good as gone; replacing
+    // it does not change the count, so the limit does not apply.
+    if (!expired(it->second, now))
       co_return store_status::already_exists;
     ++it->second.generation;  // its heap entry is now stale
+  } else {
+    if (max_sessions_ != 0 && sessions_.size() >= max_sessions_) {
+      // Records past their deadline count as gone: collect them before refusing, as the
+      // timer would a moment later (only due deadlines are popped, no scan).
+      erase_expired(now, purged);
+      if (sessions_.size() >= max_sessions_) {
+        // Once per episode, not per refused INIT: a full store under load would flood the log.
+        const bool report_full = !full_reported_;
+        full_reported_ = true;
+        lock.unlock();
+        report_purged(purged);
+        if (report_full) {
+          log(log_level::warning, "session limit reached (", max_sessions_,
+              " sessions): new sessions are refused until records expire");
+        }
+        co_return store_status::full;
+      }
+    }
+    it = sessions_.try_emplace(record.sequence.id).first;
+    full_reported_ = false;
   }
   entry& e = it->second;
   e.mode = record.sequence.mode;
@@ -46,6 +75,8 @@ asio::awaitable<store_status> memory_session_store::async_create(const session_r
   e.completed_checksum.reset();
   e.lease = lease;
   e.live = true;
+  lock.unlock();
+  report_purged(purged);
   co_return store_status::ok;
 }
 
@@ -152,21 +183,29 @@ void memory_session_store::collect_expired() {
   {
     std::lock_guard lock(mutex_);
     armed_for_ = clock::time_point::max();
-    const auto now = clock::now();
-    while (!deadlines_.empty() && deadlines_.top().when <= now) {
-      const deadline d = deadlines_.top();
-      deadlines_.pop();
-      auto it = sessions_.find(*d.id);
-      // A stale deadline (the session was reattached, re-parked or replaced) is skipped.
-      if (it == sessions_.end() || it->second.generation != d.generation ||
-          !expired(it->second, now)) {
-        continue;
-      }
-      purged.push_back(it->first);
-      sessions_.erase(it);
-    }
+    erase_expired(clock::now(), purged);
     arm_timer();
   }
+  report_purged(purged);
+}
+
+void memory_session_store::erase_expired(clock::time_point now, std::vector<client_id>& purged) {
+  while (!deadlines_.empty() && deadlines_.top().when <= now) {
+    const deadline d = deadlines_.top();
+    deadlines_.pop();
+    auto it = sessions_.find(*d.id);
+    // A stale deadline (the session was reattached, re-parked or replaced) is skipped.
+    if (it == sessions_.end() || it->second.generation != d.generation ||
+        !expired(it->second, now)) {
+      continue;
+    }
+    purged.push_back(it->first);
+    sessions_.erase(it);
+  }
+}
+
+void memory_session_store::report_purged(const std::vector<client_id>& purged) const {
+  // Outside the mutex: the callback logs, and must not hold up other threads' operations.
   if (on_purge_) {
     for (const auto& id : purged)
       on_purge_(id);

@@ -18,6 +18,9 @@ std::string does_not_exist_text(const client_id& id) {
   return "Client-id: " + id.str() + " does not exist";
 }
 constexpr std::string_view store_unavailable_text = "session store unavailable";
+// A capacity refusal, not a fault: the client may retry later, when a record has expired.
+constexpr std::string_view store_full_text =
+    "too many sessions (the server's session limit is reached, try again later)";
 
 template <class... Ts>
 struct overloaded : Ts... {
@@ -135,6 +138,8 @@ connection_rules::action connection_rules::on_created(store_status status, std::
       return action::proceed;
     case store_status::already_exists:
       return refuse(already_exists_text(pending_.sequence.id), out);
+    case store_status::full:
+      return refuse(store_full_text, out);
     case store_status::not_found:  // not a create outcome; treat as a store fault
     case store_status::unavailable:
       break;
@@ -160,7 +165,8 @@ connection_rules::action connection_rules::on_attached(const attach_result& resu
       return action::proceed;
     case store_status::not_found:
       return refuse(does_not_exist_text(pending_.sequence.id), out);
-    case store_status::already_exists:
+    case store_status::already_exists:  // not attach outcomes; treat as a store fault
+    case store_status::full:
     case store_status::unavailable:
       break;
   }

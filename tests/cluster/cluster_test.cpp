@@ -115,6 +115,103 @@ TEST_CASE("cluster: a server killed mid-transfer, the client completes through a
   CHECK(servers[1]->process().stderr_text().find(" continued") != std::string::npos);
 }
 
+TEST_CASE(
+    "cluster: SIGTERM under load: replies in flight are finished, the server exits 0, and "
+    "every session completes on the other server") {
+  if (!have_program("redis-server"))
+    return;
+  redis_instance redis;
+  // A paces each NUM by 50 ms, so a 65535-number session (13,107 batches) would take about
+  // 11 minutes there: every session is surely mid-transfer when the signal comes. B does not
+  // pace, so the rest goes quickly.
+  running_server a({"--store", redis.url(), "--session-timeout", "0", "--interval", "0.05"});
+  running_server b({"--store", redis.url(), "--session-timeout", "0"});
+
+  constexpr unsigned client_count = 4;
+  std::vector<std::unique_ptr<temp_dir>> dirs;
+  std::vector<std::unique_ptr<child_process>> clients;
+  std::vector<std::string> ids;
+  for (unsigned k = 0; k < client_count; ++k) {
+    ids.push_back(numbered_id(1, 0x57e10000u + k));  // distinct first 8 characters, as logged
+    dirs.push_back(std::make_unique<temp_dir>());
+    // --verbose with --json writes the transcript to stderr: "Received: NUM,..." is the
+    // progress line that says the session is being served by A.
+    clients.push_back(
+        start_client({"NEW", "65535", a.port_text(), "--client_id", ids.back(), "--server",
+                      "127.0.0.1:" + b.port_text(), "--json", "--verbose", "--pipeline", "64"},
+                     dirs.back()->path()));
+  }
+  for (unsigned k = 0; k < client_count; ++k) {
+    INFO("client " << k << " stderr: " << clients[k]->stderr_text());
+    REQUIRE_MESSAGE(clients[k]->wait_for_stderr_containing("Received: NUM,", seconds(10)),
+                    "client " << k << " got no batch from server A within 10 s");
+  }
+
+  // A raw connection mid-stream as well, to see exactly what arrives: 100 RECVs in one write,
+  // 5 s of pacing (under 1 KiB: the server reads them all at once, so its close is a FIN,
+  // not a reset over unread bytes).
+  const std::string raw_id = numbered_id(1, 0x57e1ffffu);
+  const auto raw_params = test_params(raw_id, 65535);
+  auto raw = a.connect();
+  std::string request = "INIT," + raw_id + ",65535,5;";
+  for (int k = 0; k < 100; ++k)
+    request += "RECV," + std::to_string(k) + ";";
+  REQUIRE(raw.send(request, reply_timeout));
+  const auto first = raw.read_replies(2, reply_timeout);
+  REQUIRE(first.size() == 2);
+  CHECK(first[0] == "ACK;");
+  CHECK(first[1] == expected_num(raw_params, 0));
+  const auto stopped = a.stop(SIGTERM);
+  INFO("server A stderr: " << a.process().stderr_text());
+  REQUIRE_MESSAGE(stopped.has_value(), "server A did not exit within 10 s of SIGTERM");
+  CHECK_MESSAGE(stopped->success(), "server A ended with " << stopped->describe());
+  CHECK(a.process().stderr_text().find("could not park") == std::string::npos);
+
+  // The raw connection: only whole replies, the next batches in order, then an orderly close.
+  const auto rest = raw.read_until_closed(reply_timeout);
+  CHECK(raw.closed());
+  CHECK_FALSE(raw.reset());
+  CHECK((rest.empty() || rest.back() == ';'));  // nothing cut off after the last reply
+  const auto tail = split_replies(rest);
+  std::uint32_t next = 1;
+  for (const auto& reply : tail) {
+    CAPTURE(next);
+    CHECK(reply == expected_num(raw_params, next));
+    ++next;
+  }
+  // When the signal came, A was pacing (or writing) the reply to RECV,1 or a later one: that
+  // reply is finished, so at least batch 1 arrives. Then A stops mid-stream.
+  CHECK_MESSAGE(next >= 2, "the reply in flight at SIGTERM was not finished");
+  CHECK(next < 100);
+  // Parked by A in Redis: B continues it where it stopped and completes it.
+  auto resumed = b.connect();
+  REQUIRE(
+      resumed.send("CONT," + raw_id + ";RECV," + std::to_string(next) + ";FIN;", reply_timeout));
+  const auto replies = resumed.read_replies(3, reply_timeout);
+  REQUIRE(replies.size() == 3);
+  CHECK(replies[0] == "ACK;");
+  CHECK(replies[1] == expected_num(raw_params, next));
+  CHECK(replies[2] == "FAC," + expected_checksum(raw_params) + ";");
+
+  // Every stock client resumes on B and completes with the right checksum.
+  for (unsigned k = 0; k < client_count; ++k) {
+    CAPTURE(k);
+    const auto status = clients[k]->wait(seconds(60));
+    const auto out = clients[k]->stdout_text();
+    INFO("client stdout: " << out);
+    REQUIRE_MESSAGE(status.has_value(), "client did not finish within 60 s");
+    CHECK_MESSAGE(status->success(), "client ended with " << status->describe());
+    const auto params = test_params(ids[k], 65535);
+    CHECK(json_field(out, "valid") == "true");
+    CHECK(json_field(out, "sum") == std::to_string(expected_sum(params)));
+    CHECK(json_field(out, "checksum") == expected_checksum(params));
+    CHECK(std::stoi(json_field(out, "reconnects")) >= 1);
+    CHECK_MESSAGE(b.process().stderr_text().find("session " + ids[k].substr(0, 8) +
+                                                 "… continued") != std::string::npos,
+                  "server B never continued session " << ids[k]);
+  }
+}
+
 TEST_CASE("cluster: CONT on another server takes the session over, and the first server lets go") {
   if (!have_program("redis-server"))
     return;
@@ -232,6 +329,40 @@ TEST_CASE("cluster: Redis restarted empty: live sessions are written back, parke
   REQUIRE(cont_parked.send("CONT," + parked_id + ";", reply_timeout));
   CHECK(cont_parked.read_until_closed(reply_timeout) ==
         "ERR,Client-id: " + parked_id + " does not exist;");
+}
+
+TEST_CASE("cluster: --max-sessions counts the sessions of every server sharing the Redis") {
+  if (!have_program("redis-server"))
+    return;
+  redis_instance redis;
+  auto servers = start_servers(2, redis, {"--session-timeout", "0", "--max-sessions", "2"});
+  auto& a = *servers[0];
+  auto& b = *servers[1];
+  const std::string on_a = numbered_id(1, 0x5e57u);
+  const std::string on_b = numbered_id(2, 0x5e57u);
+  auto live_a = a.connect();
+  REQUIRE(live_a.send("INIT," + on_a + ",10,5;", reply_timeout));
+  CHECK(live_a.read_reply(reply_timeout) == std::optional<std::string>("ACK;"));
+  auto live_b = b.connect();
+  REQUIRE(live_b.send("INIT," + on_b + ",10,5;", reply_timeout));
+  CHECK(live_b.read_reply(reply_timeout) == std::optional<std::string>("ACK;"));
+
+  // One session on each server: the limit of 2 is reached on both.
+  const std::string refusal =
+      "ERR,too many sessions (the server's session limit is reached, try again later);";
+  for (auto* s : {&a, &b}) {
+    auto refused = s->connect();
+    REQUIRE(refused.send("INIT," + numbered_id(3, 0x5e57u) + ",10,5;", reply_timeout));
+    CHECK(refused.read_until_closed(reply_timeout) == refusal);
+  }
+  // A session moves between servers when full: CONT on B takes A's over and completes it.
+  auto moved = b.connect();
+  REQUIRE(moved.send("CONT," + on_a + ";RECV,1;FIN;", reply_timeout));
+  const auto replies = moved.read_replies(3, reply_timeout);
+  REQUIRE(replies.size() == 3);
+  CHECK(replies[0] == "ACK;");
+  CHECK(replies[1] == expected_num(test_params(on_a, 10), 1));
+  CHECK(replies[2] == "FAC," + expected_checksum(test_params(on_a, 10)) + ";");
 }
 
 TEST_CASE("cluster: a server whose Redis is down at start serves nothing wrong and says why") {

@@ -72,15 +72,17 @@ using test_body = std::function<asio::awaitable<void>(session_store&)>;
 
 struct memory_backend {
   static bool available() { return true; }
-  static asio::awaitable<void> run(clock_type::duration purge_after, test_body body) {
-    memory_session_store store(co_await asio::this_coro::executor, purge_after);
+  static asio::awaitable<void> run(clock_type::duration purge_after, std::size_t max_sessions,
+                                   test_body body) {
+    memory_session_store store(co_await asio::this_coro::executor, purge_after, {}, max_sessions);
     co_await body(store);
   }
 };
 
 struct redis_backend {
   static bool available() { return have_program("redis-server"); }
-  static asio::awaitable<void> run(clock_type::duration purge_after, test_body body) {
+  static asio::awaitable<void> run(clock_type::duration purge_after, std::size_t max_sessions,
+                                   test_body body) {
     // Locals, not temporaries: g++ 12 destroys temporaries of a co_await expression early.
     const auto executor = co_await asio::this_coro::executor;
     redis_address address;
@@ -92,23 +94,26 @@ struct redis_backend {
     REQUIRE_MESSAGE(client->connected(), "could not connect to the test redis-server");
     // A fresh key prefix per test keeps the cases apart on the one server.
     redis_session_store store(client, purge_after,
-                              "numsequence-test:" + client_id::random().str() + ":");
+                              "numsequence-test:" + client_id::random().str() + ":", max_sessions);
     co_await body(store);
     client->stop();
   }
 };
 
+/// Runs `body` on a fresh store of `Backend`; max_sessions 0: no session limit.
 template <class Backend>
-void run_store_test(clock_type::duration purge_after, test_body body) {
+void run_store_test(clock_type::duration purge_after, test_body body,
+                    std::size_t max_sessions = 0) {
   if (!Backend::available())
     return;
   asio::io_context io;
   bool finished = false;
   std::exception_ptr failure;
-  asio::co_spawn(io, Backend::run(purge_after, std::move(body)), [&](std::exception_ptr e) {
-    failure = e;
-    finished = true;
-  });
+  asio::co_spawn(io, Backend::run(purge_after, max_sessions, std::move(body)),
+                 [&](std::exception_ptr e) {
+                   failure = e;
+                   finished = true;
+                 });
   io.run_for(20s);
   REQUIRE_MESSAGE(finished, "the store test did not finish within 20 s");
   if (failure)
@@ -249,6 +254,138 @@ TEST_CASE_TEMPLATE("store: completing an unknown session reports not found", Bac
     CHECK(co_await store.async_complete(client_id::random(), 1, md5_digest{}) ==
           store_status::not_found);
   });
+}
+
+TEST_CASE_TEMPLATE(
+    "store: at the session limit INIT gets full, CONT still works; completion records count "
+    "until they expire",
+    Backend, memory_backend, redis_backend) {
+  run_store_test<Backend>(
+      200ms,
+      [](session_store& store) -> asio::awaitable<void> {
+        const auto a = client_id::random();
+        const auto b = client_id::random();
+        const auto c = client_id::random();
+        const auto d = client_id::random();
+        REQUIRE(co_await store.async_create(record_for(a), 1) == store_status::ok);
+        REQUIRE(co_await store.async_create(record_for(b), 2) == store_status::ok);
+        CHECK(co_await store.async_create(record_for(c), 3) == store_status::full);
+        // An id with a record is told so first, full or not.
+        CHECK(co_await store.async_create(record_for(a), 4) == store_status::already_exists);
+        {
+          const auto taken = co_await store.async_attach(b, 5);  // CONT (a takeover) when full
+          REQUIRE(taken.status == store_status::ok);
+          CHECK(taken.previous_lease == 2);
+        }
+        CHECK(co_await store.async_keep_alive(record_for(b), 5) == store_status::ok);
+        CHECK(co_await store.async_complete(a, 1, md5_digest{}) == store_status::ok);
+        // The completion record still counts: it answers CONT for the purge window.
+        CHECK(co_await store.async_create(record_for(c), 6) == store_status::full);
+        co_await wait_for(350ms);  // a's record expires 200 ms after FIN
+        CHECK(co_await store.async_create(record_for(c), 7) == store_status::ok);
+        CHECK(co_await store.async_create(record_for(d), 8) == store_status::full);
+        co_await store.async_park(record_for(b), 5);
+        co_await wait_for(350ms);  // b's parked record expires 200 ms after the park
+        CHECK(co_await store.async_create(record_for(d), 9) == store_status::ok);
+        CHECK(co_await store.async_create(record_for(client_id::random()), 10) ==
+              store_status::full);
+      },
+      /*max_sessions=*/2);
+}
+
+TEST_CASE_TEMPLATE("store: with purge-after 0 a completed or parked session frees its slot at once",
+                   Backend, memory_backend, redis_backend) {
+  run_store_test<Backend>(
+      0ms,
+      [](session_store& store) -> asio::awaitable<void> {
+        const auto a = client_id::random();
+        REQUIRE(co_await store.async_create(record_for(a), 1) == store_status::ok);
+        CHECK(co_await store.async_create(record_for(client_id::random()), 2) ==
+              store_status::full);
+        CHECK(co_await store.async_complete(a, 1, md5_digest{}) == store_status::ok);
+        const auto b = client_id::random();
+        CHECK(co_await store.async_create(record_for(b), 3) == store_status::ok);
+        co_await store.async_park(record_for(b), 3);
+        CHECK(co_await store.async_create(record_for(client_id::random()), 4) == store_status::ok);
+      },
+      /*max_sessions=*/1);
+}
+
+/// Runs `body` with two Redis stores under one key prefix, as two servers sharing a Redis.
+void run_shared_redis_test(
+    clock_type::duration purge_after, std::size_t max_sessions,
+    std::function<asio::awaitable<void>(redis_session_store&, redis_session_store&,
+                                        const std::string& prefix)>
+        body) {
+  if (!redis_backend::available())
+    return;
+  asio::io_context io;
+  bool finished = false;
+  std::exception_ptr failure;
+  auto test = [&]() -> asio::awaitable<void> {
+    redis_address address;
+    address.port = shared_redis().port();
+    auto first_client = redis_client::make(io.get_executor(), address, {});
+    auto second_client = redis_client::make(io.get_executor(), address, {});
+    first_client->start();
+    second_client->start();
+    for (int i = 0; i < 500 && !(first_client->connected() && second_client->connected()); ++i)
+      co_await wait_for(10ms);
+    REQUIRE(first_client->connected());
+    REQUIRE(second_client->connected());
+    const std::string prefix = "numsequence-test:" + client_id::random().str() + ":";
+    redis_session_store first(first_client, purge_after, prefix, max_sessions);
+    redis_session_store second(second_client, purge_after, prefix, max_sessions);
+    co_await body(first, second, prefix);
+    first_client->stop();
+    second_client->stop();
+  };
+  asio::co_spawn(io, test(), [&](std::exception_ptr e) {
+    failure = e;
+    finished = true;
+  });
+  io.run_for(20s);
+  REQUIRE_MESSAGE(finished, "the store test did not finish within 20 s");
+  if (failure)
+    std::rethrow_exception(failure);
+}
+
+TEST_CASE("redis store: the session count is shared by every server on the Redis") {
+  run_shared_redis_test(
+      200ms, 2,
+      [](redis_session_store& a, redis_session_store& b,
+         const std::string& prefix) -> asio::awaitable<void> {
+        const auto one = client_id::random();
+        REQUIRE(co_await a.async_create(record_for(one), 1) == store_status::ok);
+        REQUIRE(co_await b.async_create(record_for(client_id::random()), 2) == store_status::ok);
+        CHECK(co_await a.async_create(record_for(client_id::random()), 3) == store_status::full);
+        CHECK(co_await b.async_create(record_for(client_id::random()), 4) == store_status::full);
+        co_await a.async_park(record_for(one), 1);
+        co_await wait_for(350ms);
+        CHECK(co_await b.async_create(record_for(client_id::random()), 5) == store_status::ok);
+        // The expired entry was dropped from the index, not merely skipped: it stays small.
+        const auto count = co_await a.client().async_command(args("ZCARD", prefix + "index"));
+        REQUIRE(count.has_value());
+        CHECK(count->integer == 2);
+      });
+}
+
+TEST_CASE("redis store: a session written back after a Redis restart is never refused as full") {
+  run_shared_redis_test(
+      30s, 1,
+      [](redis_session_store& a, redis_session_store& b,
+         const std::string&) -> asio::awaitable<void> {
+        const auto live = client_id::random();
+        REQUIRE(co_await a.async_create(record_for(live), 1) == store_status::ok);
+        const auto flushed = co_await a.client().async_command(args("FLUSHDB"));
+        REQUIRE(flushed.has_value());
+        // Another server creates a session in the emptied Redis: the limit is now reached...
+        REQUIRE(co_await b.async_create(record_for(client_id::random()), 2) == store_status::ok);
+        // ...but the live session is not new: its connection writes it back all the same.
+        CHECK(co_await a.async_keep_alive(record_for(live), 1) == store_status::ok);
+        CHECK((co_await b.async_attach(live, 3)).status == store_status::ok);
+        CHECK(co_await b.async_create(record_for(client_id::random()), 4) == store_status::full);
+      });
 }
 
 TEST_CASE("redis store: a live session lost by Redis is written back by its connection") {

@@ -191,6 +191,71 @@ TEST_SUITE("hostile sessions") {
     scene.finish();
   }
 
+  TEST_CASE("INIT storm against --max-sessions 500: the rest are refused, sessions go on") {
+    // No session timer: it would park the held sessions below, and parked ones expire.
+    attack_scene scene({"--max-sessions", "500", "--purge-after", "1", "--session-timeout", "0"});
+    // The scene's own client must hold its slot before the storm, or the storm could take it.
+    REQUIRE(scene.server().process().wait_for_stderr_containing("session 00c11e47… created",
+                                                                seconds(10)));
+    const std::string refusal =
+        "ERR,too many sessions (the server's session limit is reached, try again later);";
+    constexpr int threads = 2;
+    constexpr int per_thread = 750;
+    std::atomic<int> acks{0};
+    std::atomic<int> refused{0};
+    std::atomic<int> other{0};
+    // ACKed connections are held, so their sessions stay live (they never expire) and keep
+    // their slots for the whole storm.
+    std::vector<std::vector<raw_conn>> held(threads);
+    std::vector<std::vector<std::string>> acked_ids(threads);
+    std::vector<std::thread> storm;
+    for (int t = 0; t < threads; ++t) {
+      storm.emplace_back([&, t] {
+        std::uint64_t state = 0x3a55 + static_cast<std::uint64_t>(t);
+        for (int i = 0; i < per_thread; ++i) {
+          const std::string id = random_v4_id(state);
+          auto c = raw_conn::connect(scene.port(), seconds(10));
+          if (!c) {
+            ++other;
+            continue;
+          }
+          c->send_all(init_for(id, 10, 5), seconds(5));
+          const auto reply = replies(*c, 1);
+          if (reply == "ACK;") {
+            ++acks;
+            held[static_cast<std::size_t>(t)].push_back(std::move(*c));
+            acked_ids[static_cast<std::size_t>(t)].push_back(id);
+          } else if (reply == refusal && c->peer_closed(seconds(5))) {
+            ++refused;
+          } else {
+            ++other;
+          }
+        }
+      });
+    }
+    for (int i = 0; i < 10; ++i)
+      scene.legit_step();
+    for (auto& t : storm)
+      t.join();
+    MESSAGE(acks.load() << " INITs acknowledged, " << refused.load() << " refused");
+    CHECK(other.load() == 0);
+    CHECK(acks.load() + refused.load() == threads * per_thread);
+    // 500 slots, one of them the legitimate session's for the whole storm. The scene client's
+    // completion record may expire during the storm and free one more.
+    CHECK(acks.load() <= 499);
+    CHECK(acks.load() >= 497);
+    CHECK(scene.server().process().stderr_text().find("session limit reached (500 sessions)") !=
+          std::string::npos);
+    scene.legit_step();  // the legitimate session is served while the store is full
+
+    // Hung up, the storm's sessions park and expire after --purge-after: slots free again.
+    held.clear();
+    REQUIRE(!acked_ids[0].empty());
+    REQUIRE(scene.server().process().wait_for_stderr_containing(
+        "Purging client info for: " + acked_ids[0].front().substr(0, 8), seconds(10)));
+    scene.finish();  // includes a new client's session after the storm
+  }
+
   TEST_CASE("100 INITs pipelined on one connection: one session, one ERR, a close") {
     attack_scene scene;
     std::string requests;

@@ -108,8 +108,13 @@ TEST_SUITE("cli") {
   }
 
   TEST_CASE("server usage errors fail with a message and no crash") {
-    for (const auto& args : std::vector<std::vector<std::string>>{
-             {}, {"abc"}, {"0", "--session-timeout", "soon"}, {"0", "--no-such-option"}}) {
+    for (const auto& args :
+         std::vector<std::vector<std::string>>{{},
+                                               {"abc"},
+                                               {"0", "--session-timeout", "soon"},
+                                               {"0", "--no-such-option"},
+                                               {"0", "--max-sessions", "-1"},
+                                               {"0", "--max-sessions", "many"}}) {
       const auto result = run_server_once(args);
       INFO("stderr:\n" << result.err);
       REQUIRE(result.status.has_value());

@@ -151,3 +151,60 @@ TEST_CASE("many sessions expire in deadline order without any scan") {
     CHECK(purged == ids);  // parked in this order, so purged in this order
   });
 }
+
+TEST_CASE("at the session limit create answers full, counting live, parked and completed") {
+  run_test([](asio::io_context& io) -> asio::awaitable<void> {
+    memory_session_store store(io.get_executor(), 100ms, {}, 3);
+    const auto live = client_id::random();
+    const auto parked = client_id::random();
+    const auto done = client_id::random();
+    REQUIRE(co_await store.async_create(record_for(live), 1) == store_status::ok);
+    REQUIRE(co_await store.async_create(record_for(parked), 2) == store_status::ok);
+    REQUIRE(co_await store.async_create(record_for(done), 3) == store_status::ok);
+    co_await store.async_park(record_for(parked), 2);
+    REQUIRE(co_await store.async_complete(done, 3, md5_digest{}) == store_status::ok);
+    CHECK(co_await store.async_create(record_for(client_id::random()), 4) == store_status::full);
+    // An id that has a record is told so, full or not.
+    CHECK(co_await store.async_create(record_for(live), 5) == store_status::already_exists);
+    CHECK(store.size() == 3);
+    // Existing sessions are unaffected: CONT, takeover, completion.
+    CHECK((co_await store.async_attach(parked, 6)).status == store_status::ok);
+    CHECK((co_await store.async_attach(live, 7)).previous_lease == 1);
+    CHECK((co_await store.async_attach(done, 8)).record.completed());
+  });
+}
+
+TEST_CASE("a full store frees a slot when a record expires, even before the timer collects it") {
+  run_test([](asio::io_context& io) -> asio::awaitable<void> {
+    std::vector<client_id> purged;
+    memory_session_store store(
+        io.get_executor(), 50ms, [&](const client_id& id) { purged.push_back(id); }, 2);
+    const auto a = client_id::random();
+    const auto b = client_id::random();
+    REQUIRE(co_await store.async_create(record_for(a), 1) == store_status::ok);
+    REQUIRE(co_await store.async_create(record_for(b), 2) == store_status::ok);
+    REQUIRE(co_await store.async_complete(a, 1, md5_digest{}) == store_status::ok);
+    CHECK(co_await store.async_create(record_for(client_id::random()), 3) == store_status::full);
+    // Blocks this thread, so the store's timer cannot run: the create itself must see
+    // that the completion record's window has passed.
+    std::this_thread::sleep_for(80ms);
+    const auto c = client_id::random();
+    CHECK(co_await store.async_create(record_for(c), 4) == store_status::ok);
+    CHECK(purged == std::vector<client_id>{a});  // reported like any purge
+    CHECK(store.size() == 2);
+    CHECK(co_await store.async_create(record_for(client_id::random()), 5) == store_status::full);
+    co_await store.async_park(record_for(b), 2);
+    co_await wait_for(io, 150ms);  // the timer purges b
+    CHECK(store.size() == 1);
+    CHECK(co_await store.async_create(record_for(client_id::random()), 6) == store_status::ok);
+  });
+}
+
+TEST_CASE("without a limit (0) the store takes any number of sessions") {
+  run_test([](asio::io_context& io) -> asio::awaitable<void> {
+    memory_session_store store(io.get_executor(), 1s, {}, 0);
+    for (int i = 0; i < 100; ++i)
+      REQUIRE(co_await store.async_create(record_for(client_id::random()), 1) == store_status::ok);
+    CHECK(store.size() == 100);
+  });
+}

@@ -239,6 +239,26 @@ TEST_CASE("an unreachable store is reported as such for INIT and CONT") {
   CHECK(out == "ERR,session store unavailable;");
 }
 
+TEST_CASE("a full store refuses INIT with too many sessions and closes; CONT is unaffected") {
+  std::string out;
+  connection_rules creating(test_policy(), 1);
+  REQUIRE(creating.on_message(init_message{golden_id, 5, 5}, out) == action::create_session);
+  CHECK(creating.on_created(store_status::full, out) == action::close);
+  CHECK(out == "ERR,too many sessions (the server's session limit is reached, try again later);");
+  CHECK_FALSE(creating.owns_session());
+  out.clear();
+  CHECK(creating.on_message(recv(0), out) == action::close);  // nothing after the refusal
+  CHECK(out.empty());
+
+  // full is no attach outcome: a store that answered it is faulty.
+  connection_rules attaching(test_policy(), 1);
+  REQUIRE(attaching.on_message(cont_message{golden_id}, out) == action::attach_session);
+  attach_result odd;
+  odd.status = store_status::full;
+  CHECK(attaching.on_attached(odd, out) == action::close);
+  CHECK(out == "ERR,session store unavailable;");
+}
+
 TEST_CASE("normal mode seeds each session through the policy and sends uint32 numbers") {
   int calls = 0;
   session_policy policy{false, [&](const client_id& id) {

@@ -23,14 +23,20 @@ namespace numsequence {
 /// completed gets a new generation, so stale heap entries are skipped when they
 /// come due instead of being searched for. Nothing scans every session.
 /// Safe to call from several threads; the timer runs on the given executor.
+///
+/// With a session limit, create answers store_status::full while the store holds that
+/// many records: live, parked and completed alike, since each costs the same map node.
+/// A slot frees when a record expires (a completion record one purge window after FIN).
 class memory_session_store final : public session_store {
  public:
   using clock = std::chrono::steady_clock;
 
   /// @param purge_after how long parked sessions and completion records are kept.
   /// @param on_purge called with each id whose record expires (for logs); may be empty.
+  /// @param max_sessions the most records held at once; 0 for no limit.
   memory_session_store(asio::any_io_executor executor, clock::duration purge_after,
-                       std::function<void(const client_id&)> on_purge = {});
+                       std::function<void(const client_id&)> on_purge = {},
+                       std::size_t max_sessions = 0);
   ~memory_session_store() override;
 
   asio::awaitable<store_status> async_create(const session_record& record, lease_id lease) override;
@@ -77,9 +83,14 @@ class memory_session_store final : public session_store {
   void start_clock(const client_id& key, entry& e, clock::time_point now);
   void arm_timer();  // mutex held
   void collect_expired();
+  // Erases the records whose newest deadline has passed, appending their ids. Mutex held.
+  void erase_expired(clock::time_point now, std::vector<client_id>& purged);
+  void report_purged(const std::vector<client_id>& purged) const;
 
   clock::duration purge_after_;
   std::function<void(const client_id&)> on_purge_;
+  std::size_t max_sessions_;
+  bool full_reported_ = false;  // mutex held
   mutable std::mutex mutex_;
   std::unordered_map<client_id, entry> sessions_;
   std::priority_queue<deadline, std::vector<deadline>, std::greater<>> deadlines_;

@@ -3,6 +3,7 @@
 
 #include <asio/any_io_executor.hpp>
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -25,6 +26,13 @@ namespace numsequence {
 /// server that dies holding it by about one purge window, and never expires under
 /// a connected client. No scans, no polling.
 ///
+/// Session limit: a sorted set `<prefix>index` holds every session key scored by the
+/// time its TTL ends, maintained by the same scripts. Create drops the entries whose
+/// time has passed, then answers store_status::full if the rest number max_sessions or
+/// more: live, parked and completed sessions of every server sharing this Redis count.
+/// Give every server the same limit; each enforces its own at its creates. A session
+/// written back after a restart (below) is not a new one and is never refused.
+///
 /// If Redis restarts empty, a live session's next keep-alive or park writes it back
 /// from the connection's copy; parked sessions and completion records are lost.
 /// While Redis is unreachable, every operation reports store_status::unavailable.
@@ -32,8 +40,11 @@ class redis_session_store final : public session_store {
  public:
   using duration = std::chrono::steady_clock::duration;
 
+  static constexpr const char* default_key_prefix = "numsequence:session:";
+
+  /// @param max_sessions the most sessions (records) in Redis at once; 0 for no limit.
   redis_session_store(std::shared_ptr<redis_client> redis, duration purge_after,
-                      std::string key_prefix = "numsequence:session:");
+                      std::string key_prefix = default_key_prefix, std::size_t max_sessions = 0);
 
   asio::awaitable<store_status> async_create(const session_record& record, lease_id lease) override;
   asio::awaitable<attach_result> async_attach(const client_id& id, lease_id lease) override;
@@ -55,6 +66,9 @@ class redis_session_store final : public session_store {
   std::shared_ptr<redis_client> redis_;
   duration purge_after_;
   std::string prefix_;
+  std::string index_;  // the sorted set that counts the sessions (see the class comment)
+  std::size_t max_sessions_;
+  bool full_reported_ = false;  // one thread per store: no lock
 };
 
 }  // namespace numsequence

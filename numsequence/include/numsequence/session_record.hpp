@@ -30,6 +30,7 @@ enum class store_status {
   already_exists,  ///< create: a record (live, parked or completed) has this id
   not_found,       ///< no record, or it expired
   unavailable,     ///< the store cannot be reached
+  full,            ///< create: the store holds its maximum number of sessions
 };
 
 /// @brief Result of session_store::async_attach.
