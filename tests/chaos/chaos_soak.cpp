@@ -94,6 +94,7 @@ struct soak_options {
   std::string fault_rate = "0.5";
   std::string split_rate = "0.15";
   std::string stall_share = "0.05";
+  std::string delay_share = "0.05";
   std::string server_bin = NUMSEQUENCE_SERVER_BIN;
   std::string client_bin = NUMSEQUENCE_CLIENT_BIN;
   std::string proxy_bin = NUMSEQUENCE_FAULT_PROXY_BIN;
@@ -239,6 +240,7 @@ class soak {
     std::uint64_t cuts = 0;
     std::uint64_t mid_message = 0;
     std::uint64_t stalls = 0;
+    std::uint64_t delayed = 0;
     std::uint64_t resets = 0;
     std::uint64_t split = 0;
     std::uint64_t connections = 0;
@@ -247,6 +249,7 @@ class soak {
       cuts += counter(line, "cuts");
       mid_message += counter(line, "mid-message");
       stalls += counter(line, "stalls");
+      delayed += counter(line, "delayed");
       resets += counter(line, "resets");
       split += counter(line, "split");
       connections += counter(line, "connections");
@@ -257,7 +260,8 @@ class soak {
     summary << "chaos soak: seed=" << o_.seed << " sessions=" << o_.sessions
             << " completed=" << completed << " kills=" << t_.kills << " cuts=" << cuts
             << " (mid-message=" << mid_message << " resets=" << resets << " stalls=" << stalls
-            << " split=" << split << " proxied-connections=" << connections << ")"
+            << " delayed=" << delayed << " split=" << split
+            << " proxied-connections=" << connections << ")"
             << " continues=" << t_.continues << " restarts=" << t_.restarts
             << " gave-up=" << t_.gave_up << " reconnects=" << t_.reconnects
             << " client-runs=" << t_.runs << " failures=" << failures << " elapsed=" << elapsed
@@ -329,7 +333,9 @@ class soak {
                     "--split-rate",
                     o_.split_rate,
                     "--stall-share",
-                    o_.stall_share};
+                    o_.stall_share,
+                    "--delay-share",
+                    o_.delay_share};
       l.proxy = std::make_unique<child_process>(std::move(proxy));
       l.proxy_port = port_from_ready_line(l.proxy->read_stdout_line(start_stop_limit).value_or(""));
       if (l.proxy_port == 0) {
@@ -718,6 +724,8 @@ soak_options parse(int argc, char** argv) {
       cxxopts::value<std::string>()->default_value("0.15"));
   add("stall-share", "the proxies' --stall-share",
       cxxopts::value<std::string>()->default_value("0.05"));
+  add("delay-share", "the proxies' --delay-share",
+      cxxopts::value<std::string>()->default_value("0.05"));
   add("server", "numsequence-server binary", cxxopts::value<std::string>());
   add("client", "numsequence-client binary", cxxopts::value<std::string>());
   add("proxy", "numsequence-fault-proxy binary", cxxopts::value<std::string>());
@@ -745,6 +753,7 @@ soak_options parse(int argc, char** argv) {
   o.fault_rate = args["fault-rate"].as<std::string>();
   o.split_rate = args["split-rate"].as<std::string>();
   o.stall_share = args["stall-share"].as<std::string>();
+  o.delay_share = args["delay-share"].as<std::string>();
   if (args.count("server") > 0) {
     o.server_bin = args["server"].as<std::string>();
   }

@@ -8,6 +8,8 @@
 ///   - none: bytes flow untouched until a peer closes;
 ///   - byte cut: after a random number of bytes in one direction (often inside a message),
 ///     the part of the chunk up to the budget is forwarded and both sides are closed;
+///   - delay: every chunk in one direction is held for a fixed random time before it is
+///     forwarded (a slow path: bytes may arrive after the client gave the connection up);
 ///   - time cut: both sides are closed a random time after the upstream connect;
 ///   - stall: after a byte budget, nothing more is forwarded in either direction (bytes are
 ///     read and dropped, so a peer's close is still seen) until a peer gives up, or the stall
@@ -57,10 +59,12 @@ struct proxy_options {
   std::uint64_t seed = 1;
   double fault_rate = 0.5;    ///< share of connections with a cut or a stall
   double stall_share = 0.05;  ///< share of the faulty connections that stall instead of cutting
+  double delay_share = 0.05;  ///< share of the faulty connections that are slow instead
   double split_rate = 0.15;   ///< share of connections whose first bytes go out in pieces
   std::uint64_t max_cut_bytes = 65536;
   unsigned max_cut_ms = 400;
   unsigned stall_cap_ms = 20000;
+  unsigned max_delay_ms = 3000;
 };
 
 struct counters {
@@ -69,6 +73,7 @@ struct counters {
   std::uint64_t time_cuts = 0;
   std::uint64_t stall_cuts = 0;  ///< stalls ended by the cap (not by a peer)
   std::uint64_t stalls = 0;
+  std::uint64_t delayed = 0;
   std::uint64_t mid_message = 0;  ///< cuts whose last forwarded byte ended no message
   std::uint64_t resets = 0;
   std::uint64_t split = 0;
@@ -77,7 +82,7 @@ struct counters {
   std::uint64_t cuts() const noexcept { return byte_cuts + time_cuts + stall_cuts; }
 };
 
-enum class fault_kind { none, byte_cut, time_cut, stall };
+enum class fault_kind { none, byte_cut, time_cut, stall, delay };
 
 struct fault_plan {
   fault_kind kind = fault_kind::none;
@@ -114,6 +119,13 @@ fault_plan make_plan(const proxy_options& o, std::uint64_t connection_number) {
                   (o.max_cut_bytes + 1);
   if (unit(rng) < o.stall_share) {
     p.kind = fault_kind::stall;
+  } else if (unit(rng) < o.delay_share) {
+    // A slow path: bytes still arrive, in order, but possibly after the client has given
+    // the connection up and resumed on another one.
+    p.kind = fault_kind::delay;
+    const double max_ms = std::max(1.0, static_cast<double>(o.max_delay_ms));
+    p.delay = std::chrono::microseconds(
+        static_cast<std::int64_t>(1000.0 * std::exp(unit(rng) * std::log(max_ms))));
   } else if (unit(rng) < 0.5) {
     p.kind = fault_kind::byte_cut;
   } else {
@@ -149,6 +161,9 @@ class proxied : public std::enable_shared_from_this<proxied> {
     self->up_.set_option(tcp::no_delay(true), ignored);
     if (self->plan_.split) {
       ++self->stats_.split;
+    }
+    if (self->plan_.kind == fault_kind::delay) {
+      ++self->stats_.delayed;
     }
     if (self->plan_.kind == fault_kind::time_cut) {
       asio::co_spawn(self->down_.get_executor(), time_cut(self), asio::detached);
@@ -215,6 +230,13 @@ class proxied : public std::enable_shared_from_this<proxied> {
         if (got >= left) {
           take = static_cast<std::size_t>(left);
           budget_reached = true;
+        }
+      }
+      if (plan.kind == fault_kind::delay && plan.direction == dir) {
+        pause.expires_after(plan.delay);
+        co_await pause.async_wait(use_nothrow);
+        if (self->closed_) {
+          co_return;
         }
       }
       std::size_t done = 0;
@@ -326,7 +348,7 @@ awaitable<void> accept_loop(tcp::acceptor& acceptor, tcp::endpoint target,
 void print_counters(const counters& c) {
   std::cout << "fault-proxy: connections=" << c.connections << " cuts=" << c.cuts()
             << " byte-cuts=" << c.byte_cuts << " time-cuts=" << c.time_cuts
-            << " stalls=" << c.stalls << " stall-cuts=" << c.stall_cuts
+            << " stalls=" << c.stalls << " delayed=" << c.delayed << " stall-cuts=" << c.stall_cuts
             << " mid-message=" << c.mid_message << " resets=" << c.resets << " split=" << c.split
             << " upstream-failures=" << c.upstream_failures << std::endl;
 }
@@ -342,6 +364,10 @@ proxy_options parse(int argc, char** argv) {
       cxxopts::value<double>()->default_value("0.5"));
   add("stall-share", "share of the faulty connections that stall instead",
       cxxopts::value<double>()->default_value("0.05"));
+  add("delay-share", "share of the faulty connections whose bytes in one direction are each held",
+      cxxopts::value<double>()->default_value("0.05"));
+  add("max-delay-ms", "longest hold of a delayed connection (log-uniform from 1 ms)",
+      cxxopts::value<unsigned>()->default_value("3000"));
   add("split-rate", "share of connections whose first bytes go out in 1-8 byte pieces",
       cxxopts::value<double>()->default_value("0.15"));
   add("max-cut-bytes", "largest byte budget before a cut",
@@ -366,6 +392,8 @@ proxy_options parse(int argc, char** argv) {
   o.fault_rate = args["fault-rate"].as<double>();
   o.stall_share = args["stall-share"].as<double>();
   o.split_rate = args["split-rate"].as<double>();
+  o.delay_share = args["delay-share"].as<double>();
+  o.max_delay_ms = args["max-delay-ms"].as<unsigned>();
   o.max_cut_bytes = args["max-cut-bytes"].as<std::uint64_t>();
   o.max_cut_ms = args["max-cut-ms"].as<unsigned>();
   o.stall_cap_ms = args["stall-cap-ms"].as<unsigned>();
