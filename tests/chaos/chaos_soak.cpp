@@ -100,6 +100,7 @@ struct soak_options {
   std::string proxy_bin = NUMSEQUENCE_FAULT_PROXY_BIN;
   fs::path work_parent;
   bool keep = false;
+  bool hold_first_hello = false;
 };
 
 /// A client's I/O timeout: short, so stalled connections are given up quickly.
@@ -244,6 +245,7 @@ class soak {
     std::uint64_t resets = 0;
     std::uint64_t split = 0;
     std::uint64_t connections = 0;
+    std::uint64_t late_hellos = 0;
     for (const auto& line : proxy_lines) {
       std::cerr << line << '\n';
       cuts += counter(line, "cuts");
@@ -253,6 +255,12 @@ class soak {
       resets += counter(line, "resets");
       split += counter(line, "split");
       connections += counter(line, "connections");
+      late_hellos += counter(line, "late-hellos");
+    }
+    if (o_.hold_first_hello && late_hellos == 0) {
+      // Without it the run would pass without the case it was asked to play.
+      std::cerr << "chaos soak: the held first hello was never delivered late\n";
+      ++failures;
     }
     std::ostringstream summary;
     summary.setf(std::ios::fixed);
@@ -336,6 +344,9 @@ class soak {
                     o_.stall_share,
                     "--delay-share",
                     o_.delay_share};
+      if (o_.hold_first_hello && lanes_.empty()) {
+        proxy.argv.emplace_back("--hold-first-hello");
+      }
       l.proxy = std::make_unique<child_process>(std::move(proxy));
       l.proxy_port = port_from_ready_line(l.proxy->read_stdout_line(start_stop_limit).value_or(""));
       if (l.proxy_port == 0) {
@@ -732,6 +743,9 @@ soak_options parse(int argc, char** argv) {
   add("work-dir", "where the run's directory is made (default: the temp directory)",
       cxxopts::value<std::string>());
   add("keep", "keep the state files even when the run passes");
+  add("hold-first-hello",
+      "the first proxy holds its first connection's INIT until the client has been told the "
+      "session does not exist (a late INIT); the run fails if that never happens");
   add("h,help", "this help");
   const auto args = spec.parse(argc, argv);
   if (args.count("help") > 0) {
@@ -767,6 +781,7 @@ soak_options parse(int argc, char** argv) {
     o.work_parent = args["work-dir"].as<std::string>();
   }
   o.keep = args.count("keep") > 0;
+  o.hold_first_hello = args.count("hold-first-hello") > 0;
   if (o.sessions == 0 || o.parallel == 0 || o.parallel > 256 || o.max_n > 65535 ||
       o.time_limit.count() == 0 || o.kill_rate < 0 || o.kill_rate > 1 || o.test_mode_share < 0 ||
       o.test_mode_share > 1) {

@@ -45,6 +45,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace {
@@ -65,6 +66,7 @@ struct proxy_options {
   unsigned max_cut_ms = 400;
   unsigned stall_cap_ms = 20000;
   unsigned max_delay_ms = 3000;
+  bool hold_first_hello = false;
 };
 
 struct counters {
@@ -78,6 +80,7 @@ struct counters {
   std::uint64_t resets = 0;
   std::uint64_t split = 0;
   std::uint64_t upstream_failures = 0;
+  std::uint64_t late_hellos = 0;
 
   std::uint64_t cuts() const noexcept { return byte_cuts + time_cuts + stall_cuts; }
 };
@@ -91,7 +94,24 @@ struct fault_plan {
   std::chrono::microseconds delay{0};
   bool reset = false;
   bool split = false;
+  bool hold = false;  ///< this connection's client bytes wait for a later connection's ERR
   std::uint64_t piece_seed = 0;
+};
+
+class proxied;
+
+/// @brief --hold-first-hello: the first connection's client bytes (its INIT) are held until
+/// a later connection carries "does not exist" back to the client; then they are delivered,
+/// and that reply is passed on only once the server has answered them. The client thus
+/// learns "does not exist" after its earlier INIT has created the session: a late INIT,
+/// made deterministic.
+struct hello_hold {
+  explicit hello_hold(const asio::any_io_executor& executor) : answered_event(executor) {}
+  std::shared_ptr<proxied> first;
+  std::string bytes;
+  bool released = false;
+  bool answered = false;
+  asio::steady_timer answered_event;  // cancelled when the server answers the late hello
 };
 
 std::uint64_t splitmix64(std::uint64_t x) noexcept {
@@ -141,13 +161,15 @@ fault_plan make_plan(const proxy_options& o, std::uint64_t connection_number) {
 /// @brief Both halves of one proxied connection. Lives as long as one of its pumps.
 class proxied : public std::enable_shared_from_this<proxied> {
  public:
-  proxied(tcp::socket client, fault_plan plan, counters& stats, const proxy_options& options)
+  proxied(tcp::socket client, fault_plan plan, counters& stats, const proxy_options& options,
+          hello_hold& hold)
       : down_(std::move(client)),
         up_(down_.get_executor()),
         timer_(down_.get_executor()),
         plan_(plan),
         stats_(stats),
-        options_(options) {}
+        options_(options),
+        hold_(hold) {}
 
   static awaitable<void> run(std::shared_ptr<proxied> self, tcp::endpoint target) {
     auto [ec] = co_await self->up_.async_connect(target, use_nothrow);
@@ -164,6 +186,9 @@ class proxied : public std::enable_shared_from_this<proxied> {
     }
     if (self->plan_.kind == fault_kind::delay) {
       ++self->stats_.delayed;
+    }
+    if (self->plan_.hold) {
+      self->hold_.first = self;
     }
     if (self->plan_.kind == fault_kind::time_cut) {
       asio::co_spawn(self->down_.get_executor(), time_cut(self), asio::detached);
@@ -204,6 +229,24 @@ class proxied : public std::enable_shared_from_this<proxied> {
       auto [read_error, got] = co_await from.async_read_some(asio::buffer(buffer), use_nothrow);
       if (self->closed_) {
         co_return;
+      }
+      const bool holding = plan.hold && dir == 0 && !self->hold_.released;
+      if (holding) {
+        // Kept for later, even after the client has given the connection up.
+        if (read_error) {
+          self->eof_[0] = true;
+          co_return;
+        }
+        self->hold_.bytes.append(buffer.data(), got);
+        continue;
+      }
+      if (!read_error && plan.hold && dir == 1 && !self->hold_.answered) {
+        self->hold_.answered = true;
+        self->hold_.answered_event.cancel();
+      }
+      if (!read_error && dir == 1 && self->hold_.first && !self->hold_.released &&
+          std::string_view(buffer.data(), got).find("does not exist;") != std::string_view::npos) {
+        co_await release_held_hello(self->hold_, self->stats_);
       }
       if (read_error) {
         if (read_error == asio::error::eof) {
@@ -279,6 +322,28 @@ class proxied : public std::enable_shared_from_this<proxied> {
     }
   }
 
+  static awaitable<void> release_held_hello(hello_hold& hold, counters& stats) {
+    hold.released = true;
+    const auto first = hold.first;
+    auto [ec, written] =
+        co_await asio::async_write(first->up_, asio::buffer(hold.bytes), use_nothrow);
+    if (ec) {
+      co_return;
+    }
+    if (first->eof_[0]) {
+      asio::error_code ignored;
+      first->up_.shutdown(tcp::socket::shutdown_send, ignored);
+    }
+    if (!hold.answered) {
+      // Bounded: a server that never answers lets the reply through after 10 s.
+      hold.answered_event.expires_after(std::chrono::seconds(10));
+      co_await hold.answered_event.async_wait(use_nothrow);
+    }
+    if (hold.answered) {
+      ++stats.late_hellos;
+    }
+  }
+
   /// @brief Ends the connection on purpose, as the plan says (reset or orderly close).
   void cut() {
     if (closed_) {
@@ -316,6 +381,7 @@ class proxied : public std::enable_shared_from_this<proxied> {
   fault_plan plan_;
   counters& stats_;
   const proxy_options& options_;
+  hello_hold& hold_;
   bool closed_ = false;
   bool stalled_ = false;
   std::array<bool, 2> eof_{};
@@ -324,7 +390,7 @@ class proxied : public std::enable_shared_from_this<proxied> {
 };
 
 awaitable<void> accept_loop(tcp::acceptor& acceptor, tcp::endpoint target,
-                            const proxy_options& options, counters& stats) {
+                            const proxy_options& options, counters& stats, hello_hold& hold) {
   asio::steady_timer backoff(acceptor.get_executor());
   // Ends when the acceptor is closed at shutdown.
   for (;;) {
@@ -338,8 +404,13 @@ awaitable<void> accept_loop(tcp::acceptor& acceptor, tcp::endpoint target,
       co_await backoff.async_wait(use_nothrow);
       continue;
     }
-    const fault_plan plan = make_plan(options, stats.connections++);
-    auto connection = std::make_shared<proxied>(std::move(socket), plan, stats, options);
+    const std::uint64_t number = stats.connections++;
+    fault_plan plan = make_plan(options, number);
+    if (options.hold_first_hello && number == 0) {
+      plan = fault_plan{};
+      plan.hold = true;
+    }
+    auto connection = std::make_shared<proxied>(std::move(socket), plan, stats, options, hold);
     asio::co_spawn(acceptor.get_executor(), proxied::run(std::move(connection), target),
                    asio::detached);
   }
@@ -350,7 +421,8 @@ void print_counters(const counters& c) {
             << " byte-cuts=" << c.byte_cuts << " time-cuts=" << c.time_cuts
             << " stalls=" << c.stalls << " delayed=" << c.delayed << " stall-cuts=" << c.stall_cuts
             << " mid-message=" << c.mid_message << " resets=" << c.resets << " split=" << c.split
-            << " upstream-failures=" << c.upstream_failures << std::endl;
+            << " upstream-failures=" << c.upstream_failures << " late-hellos=" << c.late_hellos
+            << std::endl;
 }
 
 proxy_options parse(int argc, char** argv) {
@@ -376,6 +448,9 @@ proxy_options parse(int argc, char** argv) {
       cxxopts::value<unsigned>()->default_value("400"));
   add("stall-cap-ms", "a stalled connection is cut after this long",
       cxxopts::value<unsigned>()->default_value("20000"));
+  add("hold-first-hello",
+      "hold the first connection's client bytes until a later connection gets \"does not "
+      "exist\", deliver them, and pass that reply on once the server has answered them");
   add("h,help", "this help");
   const auto args = spec.parse(argc, argv);
   if (args.count("help") > 0) {
@@ -394,6 +469,7 @@ proxy_options parse(int argc, char** argv) {
   o.split_rate = args["split-rate"].as<double>();
   o.delay_share = args["delay-share"].as<double>();
   o.max_delay_ms = args["max-delay-ms"].as<unsigned>();
+  o.hold_first_hello = args.count("hold-first-hello") > 0;
   o.max_cut_bytes = args["max-cut-bytes"].as<std::uint64_t>();
   o.max_cut_ms = args["max-cut-ms"].as<unsigned>();
   o.stall_cap_ms = args["stall-cap-ms"].as<unsigned>();
@@ -416,7 +492,8 @@ int main(int argc, char** argv) {
     tcp::acceptor acceptor(io, tcp::endpoint(loopback, 0));
     const tcp::endpoint target(loopback, options.target_port);
     counters stats;
-    asio::co_spawn(io, accept_loop(acceptor, target, options, stats), asio::detached);
+    hello_hold hold(io.get_executor());
+    asio::co_spawn(io, accept_loop(acceptor, target, options, stats, hold), asio::detached);
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const asio::error_code& ec, int) {
