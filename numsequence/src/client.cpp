@@ -41,6 +41,10 @@ constexpr auto save_interval = std::chrono::milliseconds(250);
 bool is_does_not_exist(std::string_view err) {
   return err.starts_with("Client-id: ") && err.ends_with(" does not exist");
 }
+bool is_already_exist(std::string_view err) {
+  return err.ends_with(" already exist");
+}
+
 /// Refusals that say "not now" rather than "no": the client backs off and tries again.
 bool is_transient(std::string_view err) {
   return err == "session store unavailable" || err == "server busy";
@@ -68,7 +72,11 @@ class session_runner {
  public:
   session_runner(client_state& state, const client_options& options, bool init_maybe_sent,
                  std::shared_ptr<asio::ssl::context> tls)
-      : state_(state), options_(options), init_maybe_sent_(init_maybe_sent), tls_(std::move(tls)) {
+      : state_(state),
+        options_(options),
+        init_maybe_sent_(init_maybe_sent),
+        init_ever_sent_(init_maybe_sent),
+        tls_(std::move(tls)) {
     result_.id = state.id;
     result_.n = state.n;
     result_.batch = state.batch;
@@ -199,8 +207,10 @@ class session_runner {
 
     // Hello: INIT for a session never sent, CONT for one the server has (or may have).
     const bool send_init = !state_.acknowledged && !init_maybe_sent_;
+    const bool earlier_init = init_ever_sent_;
     std::string out;
     if (send_init) {
+      init_ever_sent_ = true;
       append_init(out, init_message{state_.id, state_.n, state_.batch});
       // Until a reply says what became of it: if the connection drops first, the
       // next attempt asks with CONT instead of creating the session twice.
@@ -224,6 +234,14 @@ class session_runner {
         // progress: a server that keeps losing INITs must not keep the client forever.
         init_maybe_sent_ = false;
         last_error_ = "session not created yet";
+        co_return attempt_end::lost;
+      }
+      if (send_init && earlier_init && is_already_exist(err->text)) {
+        // An earlier INIT of ours, held up on an abandoned connection, reached the server
+        // after the CONT that found nothing: the session is ours, so ask with CONT again.
+        // Not progress: --retries bounds a server that keeps answering this way.
+        init_maybe_sent_ = true;
+        last_error_ = "session created by an earlier INIT";
         co_return attempt_end::lost;
       }
       co_return refusal(err->text);
@@ -433,6 +451,8 @@ class session_runner {
   const client_options& options_;
   client_result result_;
   bool init_maybe_sent_;
+  // An INIT may have left in this run or an earlier one: "already exist" can then be ours.
+  bool init_ever_sent_;
   bool progressed_ = false;
   bool dirty_ = true;  // the state differs from the file (true: never written by this run)
   std::string last_error_;
