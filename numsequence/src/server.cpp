@@ -194,6 +194,9 @@ class server_connection {
   using action = connection_rules::action;
 
   asio::awaitable<void> serve(const std::shared_ptr<server_connection>& self) {
+    // One message object for the connection's life, holding a RECV: the parser refills it
+    // in place for RECV, the common case, rather than building a fresh variant per frame.
+    client_message message{std::in_place_type<recv_message>};
     for (;;) {
       // Handle every complete message already buffered before reading again.
       while (!closed_) {
@@ -211,7 +214,6 @@ class server_connection {
         begin_ += frame.consumed;
         idle_deadline_ = deadline_after(server_->config.idle_timeout);
 
-        client_message message;
         if (auto ec = parse_client_message(frame.frame, message)) {
           rules_.on_decode_error(ec, output_);
           co_await flush();
@@ -233,7 +235,9 @@ class server_connection {
           if (closed_)
             co_return;
         }
-        const action next = co_await apply(self, rules_.on_message(message, output_));
+        action next = rules_.on_message(message, output_);
+        if (next != action::proceed && next != action::close)
+          next = co_await apply(self, next);  // only INIT, CONT and FIN reach the store
         if (next == action::close || close_after_write_) {
           co_await flush();
           co_return;
