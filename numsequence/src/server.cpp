@@ -6,11 +6,14 @@
 #include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <atomic>
 #include <cerrno>
 #include <exception>
 #include <mutex>
@@ -118,10 +121,14 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   asio::io_context& io;
   server_config config;
   session_store& store;
+  // The accept loop, stop() and its timers run here, so that they never race with each
+  // other when several threads run the io_context.
+  asio::strand<asio::io_context::executor_type> strand{asio::make_strand(io)};
   tcp::acceptor acceptor;
-  asio::steady_timer accept_backoff{io};
-  asio::steady_timer stop_grace{io};
-  bool stopping = false;
+  asio::steady_timer accept_backoff{strand};
+  asio::steady_timer stop_grace{strand};
+  std::atomic<bool> stopping = false;
+  std::mutex mutex;  // connections and on_stopped: connections end on any thread
   std::function<void()> on_stopped;
   std::unordered_set<server_connection*> connections;
   std::shared_ptr<connection_registry> registry;
@@ -133,6 +140,9 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 
   asio::awaitable<void> accept_loop();
   void connection_ended(server_connection* c);
+  void stop(std::function<void()> done);
+  // Closes every connection on its own executor; `abort` skips the replies being written.
+  void close_all(bool abort);
 };
 
 namespace detail {
@@ -140,7 +150,7 @@ namespace detail {
 /// One client connection: reads requests, runs them through connection_rules, writes
 /// the replies in order. A watchdog coroutine beside it enforces the session and
 /// idle timers by closing the socket, which ends any read in progress.
-class server_connection {
+class server_connection : public std::enable_shared_from_this<server_connection> {
  public:
   server_connection(std::shared_ptr<server::impl> srv, tcp::socket socket)
       : server_(std::move(srv)),
@@ -189,6 +199,7 @@ class server_connection {
   }
 
   lease_id lease() const noexcept { return rules_.lease(); }
+  asio::any_io_executor executor() { return socket_.get_executor(); }
 
  private:
   using action = connection_rules::action;
@@ -462,7 +473,12 @@ class server_connection {
 asio::awaitable<void> server::impl::accept_loop() {
   auto self = shared_from_this();
   while (!stopping) {
-    auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
+    // With several threads on one io_context, a connection's handlers (its reads, writes,
+    // timers, takeover) must not run concurrently: each gets a strand.
+    const asio::any_io_executor executor = config.shared_io_context
+                                               ? asio::any_io_executor(asio::make_strand(io))
+                                               : asio::any_io_executor(io.get_executor());
+    auto [ec, socket] = co_await acceptor.async_accept(executor, use_nothrow);
     if (stopping)
       co_return;
     if (ec) {
@@ -475,19 +491,81 @@ asio::awaitable<void> server::impl::accept_loop() {
     std::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     auto c = std::make_shared<server_connection>(self, std::move(socket));
-    connections.insert(c.get());
-    asio::co_spawn(io, server_connection::run(std::move(c)), asio::detached);
+    {
+      std::lock_guard lock(mutex);
+      connections.insert(c.get());
+    }
+    asio::co_spawn(executor, server_connection::run(std::move(c)), asio::detached);
   }
 }
 
 void server::impl::connection_ended(server_connection* c) {
-  connections.erase(c);
-  if (stopping && connections.empty() && on_stopped) {
-    stop_grace.cancel();
-    auto done = std::move(on_stopped);
-    on_stopped = nullptr;
-    done();
+  std::function<void()> done;
+  {
+    std::lock_guard lock(mutex);
+    connections.erase(c);
+    if (stopping && connections.empty() && on_stopped) {
+      done = std::move(on_stopped);
+      on_stopped = nullptr;
+    }
   }
+  if (done) {
+    asio::dispatch(strand, [self = shared_from_this(), done = std::move(done)] {
+      self->stop_grace.cancel();
+      done();
+    });
+  }
+}
+
+void server::impl::close_all(bool abort) {
+  // A connection in the set has not ended, so its run() still holds it: safe to share.
+  std::vector<std::shared_ptr<server_connection>> open;
+  {
+    std::lock_guard lock(mutex);
+    open.reserve(connections.size());
+    for (server_connection* c : connections)
+      open.push_back(c->shared_from_this());
+  }
+  if (abort && !open.empty())
+    log(log_level::warning, "closing ", open.size(), " connection(s) still writing at shutdown");
+  for (auto& c : open) {
+    auto executor = c->executor();
+    asio::dispatch(executor, [c = std::move(c), abort] {
+      if (abort) {
+        c->abort();
+      } else {
+        c->close_soon("server stopping");
+      }
+    });
+  }
+}
+
+void server::impl::stop(std::function<void()> done) {
+  {
+    std::lock_guard lock(mutex);
+    stopping = true;
+    on_stopped = std::move(done);
+  }
+  std::error_code ignored;
+  acceptor.close(ignored);
+  accept_backoff.cancel();
+  close_all(false);
+  // Replies being written get a grace period; a client that stopped reading (and, with
+  // the idle timer off, nothing else) must not hold the shutdown for ever.
+  stop_grace.expires_after(std::chrono::seconds(3));
+  stop_grace.async_wait([self = shared_from_this()](std::error_code ec) {
+    if (!ec)
+      self->close_all(true);
+  });
+  {
+    std::lock_guard lock(mutex);
+    if (!connections.empty() || !on_stopped)
+      return;
+    done = std::move(on_stopped);
+    on_stopped = nullptr;
+  }
+  stop_grace.cancel();
+  asio::post(strand, std::move(done));
 }
 
 server::server(asio::io_context& io, server_config config, session_store& store,
@@ -519,40 +597,17 @@ tcp::endpoint server::local_endpoint() const {
 }
 
 void server::start() {
-  asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
+  asio::co_spawn(impl_->strand, impl_->accept_loop(), asio::detached);
 }
 
 void server::stop(std::function<void()> on_stopped) {
-  impl_->stopping = true;
-  impl_->on_stopped = std::move(on_stopped);
-  std::error_code ignored;
-  impl_->acceptor.close(ignored);
-  impl_->accept_backoff.cancel();
-  // Copy: closing may end connections, which erase themselves from the set.
-  const std::vector<server_connection*> open(impl_->connections.begin(), impl_->connections.end());
-  for (server_connection* c : open)
-    c->close_soon("server stopping");
-  // Replies being written get a grace period; a client that stopped reading (and, with
-  // the idle timer off, nothing else) must not hold the shutdown for ever.
-  impl_->stop_grace.expires_after(std::chrono::seconds(3));
-  impl_->stop_grace.async_wait([impl = impl_](std::error_code ec) {
-    if (ec)
-      return;
-    const std::vector<server_connection*> left(impl->connections.begin(), impl->connections.end());
-    if (!left.empty())
-      log(log_level::warning, "closing ", left.size(), " connection(s) still writing at shutdown");
-    for (server_connection* c : left)
-      c->abort();
+  asio::dispatch(impl_->strand, [impl = impl_, done = std::move(on_stopped)]() mutable {
+    impl->stop(std::move(done));
   });
-  if (impl_->connections.empty() && impl_->on_stopped) {
-    impl_->stop_grace.cancel();
-    auto done = std::move(impl_->on_stopped);
-    impl_->on_stopped = nullptr;
-    asio::post(impl_->io, std::move(done));
-  }
 }
 
 std::size_t server::connection_count() const noexcept {
+  std::lock_guard lock(impl_->mutex);
   return impl_->connections.size();
 }
 
