@@ -19,6 +19,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -169,6 +170,9 @@ class server_connection : public std::enable_shared_from_this<server_connection>
         input_(std::max<std::size_t>(1024, 2 * server_->config.max_message + 2)) {
     session_deadline_ = deadline_after(server_->config.session_timeout);
     idle_deadline_ = deadline_after(server_->config.idle_timeout);
+    // flush() tries each write at once; it must never block the thread.
+    std::error_code ignored;
+    socket_.non_blocking(true, ignored);
   }
 
   static asio::awaitable<void> run(std::shared_ptr<server_connection> self) {
@@ -403,7 +407,19 @@ class server_connection : public std::enable_shared_from_this<server_connection>
     // A client that stops reading must not hold the write forever: the write
     // counts against the idle timer like a read.
     idle_deadline_ = deadline_after(server_->config.idle_timeout);
-    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(output_), use_nothrow);
+    // Send at once: a reply that fits in the socket buffer (nearly always) then costs one
+    // send, without an asynchronous completion to post and an extra epoll_wait per reply.
+    // Only what the socket does not take now is written asynchronously.
+    std::error_code ec;
+    std::size_t sent = socket_.write_some(asio::buffer(output_), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      ec = {};
+      sent = 0;
+    }
+    if (!ec && sent < output_.size()) {
+      std::tie(ec, std::ignore) =
+          co_await asio::async_write(socket_, asio::buffer(output_) + sent, use_nothrow);
+    }
     busy_ = false;
     output_.clear();
     if (ec || close_after_write_) {
