@@ -1,9 +1,12 @@
 // numsequence-server: serves the resumable number-sequence protocol over TCP.
 
 #include <algorithm>
+#include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/strand.hpp>
+#include <asio/use_awaitable.hpp>
 #include <csignal>
 #include <cstdlib>
 #include <cxxopts.hpp>
@@ -44,6 +47,7 @@ struct parsed_command {
   unsigned threads = 1;
   std::string tls_cert;  // empty: plain TCP
   std::string tls_key;
+  bool shared_io = false;  // --io-model shared: one io_context run by every thread
 };
 
 parsed_command parse_command_line(int argc, char** argv) {
@@ -83,6 +87,9 @@ parsed_command parse_command_line(int argc, char** argv) {
      "(shared by every server using it)", cxxopts::value<std::string>()->default_value("memory"))
     ("threads", "threads serving connections (default: the number of cores)",
      cxxopts::value<std::string>())
+    ("io-model", "per-thread: an io_context and a listening socket per thread (SO_REUSEPORT); "
+     "shared: one io_context run by every thread, a strand per connection",
+     cxxopts::value<std::string>()->default_value("per-thread"))
     ("fixed-seed", "derive normal-mode seeds from this number and the client id "
      "(reproducible sequences across servers)", cxxopts::value<std::string>())
     ("log-level", "debug, info, warning, error or off",
@@ -169,11 +176,118 @@ parsed_command parse_command_line(int argc, char** argv) {
     }
     cmd.threads = *threads;
   }
+  if (const auto model = args["io-model"].as<std::string>(); model == "shared") {
+    cmd.shared_io = true;
+  } else if (model != "per-thread") {
+    throw cli::usage_error("invalid --io-model '" + model + "' (expected per-thread or shared)");
+  }
   const auto level = parse_log_level(args["log-level"].as<std::string>());
   if (!level)
     throw cli::usage_error("invalid --log-level (expected debug, info, warning, error or off)");
   cmd.level = *level;
   return cmd;
+}
+
+/// Runs a store's operations on one strand, whichever thread calls: the Redis client under
+/// the Redis store is not thread-safe, and with a shared io_context any thread may call.
+class serialized_store final : public numsequence::session_store {
+ public:
+  using strand = asio::strand<asio::io_context::executor_type>;
+  serialized_store(strand s, numsequence::session_store& inner) : strand_(s), inner_(inner) {}
+
+  asio::awaitable<numsequence::store_status> async_create(const numsequence::session_record& r,
+                                                          numsequence::lease_id lease) override {
+    co_return co_await asio::co_spawn(strand_, inner_.async_create(r, lease), asio::use_awaitable);
+  }
+  asio::awaitable<numsequence::attach_result> async_attach(const numsequence::client_id& id,
+                                                           numsequence::lease_id lease) override {
+    co_return co_await asio::co_spawn(strand_, inner_.async_attach(id, lease), asio::use_awaitable);
+  }
+  asio::awaitable<void> async_park(const numsequence::session_record& r,
+                                   numsequence::lease_id lease) override {
+    co_await asio::co_spawn(strand_, inner_.async_park(r, lease), asio::use_awaitable);
+  }
+  asio::awaitable<numsequence::store_status> async_complete(
+      const numsequence::client_id& id, numsequence::lease_id lease,
+      const numsequence::md5_digest& checksum) override {
+    co_return co_await asio::co_spawn(strand_, inner_.async_complete(id, lease, checksum),
+                                      asio::use_awaitable);
+  }
+  std::optional<std::chrono::steady_clock::duration> keep_alive_interval() const override {
+    return inner_.keep_alive_interval();
+  }
+  asio::awaitable<numsequence::store_status> async_keep_alive(
+      const numsequence::session_record& r, numsequence::lease_id lease) override {
+    co_return co_await asio::co_spawn(strand_, inner_.async_keep_alive(r, lease),
+                                      asio::use_awaitable);
+  }
+
+ private:
+  strand strand_;
+  numsequence::session_store& inner_;
+};
+
+/// --io-model shared: one server on one io_context, run by every thread.
+int run_shared(const parsed_command& cmd) {
+  using namespace numsequence;
+  asio::io_context io{static_cast<int>(cmd.threads)};
+  std::unique_ptr<memory_session_store> memory_store;
+  std::shared_ptr<redis_client> redis;
+  std::unique_ptr<session_store> redis_store;
+  std::unique_ptr<serialized_store> serialized;
+  session_store* store = nullptr;
+  const auto redis_strand = asio::make_strand(io);
+  if (cmd.redis) {
+    redis = redis_client::make(redis_strand, *cmd.redis, {});
+    redis->start();
+    redis_store = std::make_unique<redis_session_store>(
+        redis, cmd.purge_after, redis_session_store::default_key_prefix, cmd.max_sessions);
+    serialized = std::make_unique<serialized_store>(redis_strand, *redis_store);
+    store = serialized.get();
+  } else {
+    memory_store = std::make_unique<memory_session_store>(
+        io.get_executor(), cmd.purge_after,
+        [](const client_id& id) {
+          log(log_level::info, "Purging client info for: ", id.redacted());
+        },
+        cmd.max_sessions);
+    store = memory_store.get();
+  }
+  server_config config = cmd.config;
+  config.shared_io_context = true;
+  server srv(io, config, *store);
+  const auto endpoint = srv.local_endpoint();
+  std::cout << "listening on " << endpoint.address().to_string() << ':' << endpoint.port()
+            << std::endl;
+  log(log_level::info, "serving on ", endpoint.address().to_string(), ':', endpoint.port(),
+      " with ", cmd.threads, cmd.threads == 1 ? " thread" : " threads", " on one io_context",
+      cmd.config.tls ? ", TLS" : "", cmd.config.test_mode ? ", test mode" : "",
+      cmd.redis ? ", sessions in " + cmd.redis->str() : ", sessions in memory",
+      cmd.max_sessions ? " (at most " + std::to_string(cmd.max_sessions) + ")" : " (no limit)");
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](std::error_code ec, int signal_number) {
+    if (ec)
+      return;
+    log(log_level::info, "signal ", signal_number, ": stopping");
+    srv.stop([&] {
+      // Connections have parked their sessions; only now may Redis go (on its strand).
+      asio::post(redis_strand, [&] {
+        if (redis)
+          redis->stop();
+        io.stop();
+      });
+    });
+  });
+  srv.start();
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < cmd.threads; ++i)
+    threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads)
+    t.join();
+  log(log_level::info, "stopped");
+  return 0;
 }
 
 }  // namespace
@@ -198,6 +312,8 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (cmd.shared_io)
+      return run_shared(cmd);
     // One io_context per thread, each with its own server on the same port (SO_REUSEPORT):
     // a connection lives on one thread, with no locks on its path. The in-memory store and
     // the connection registry are shared (and locked); Redis gets one connection per thread

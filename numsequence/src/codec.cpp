@@ -131,9 +131,36 @@ struct overloaded : F... {
 template <class... F>
 overloaded(F...) -> overloaded<F...>;
 
+// RECV is nearly every message a server parses. "RECV," and 1 to 19 digits is a valid
+// RECV whatever the digits (19 digits never exceed 64 bits), so it is answered here without
+// the general checks; anything else takes the general path, which gives the same result
+// for these frames. Reuses a recv_message already in `out`.
+bool parse_plain_recv(std::string_view frame, client_message& out) noexcept {
+  constexpr std::string_view prefix = "RECV,";
+  constexpr std::size_t max_digits = std::numeric_limits<std::uint64_t>::digits10;  // 19
+  if (frame.size() <= prefix.size() || frame.size() > prefix.size() + max_digits ||
+      !frame.starts_with(prefix)) {
+    return false;
+  }
+  std::uint64_t index = 0;
+  for (const char c : frame.substr(prefix.size())) {
+    if (c < '0' || c > '9')
+      return false;
+    index = index * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  auto* recv = std::get_if<recv_message>(&out);
+  if (recv == nullptr)
+    recv = &out.emplace<recv_message>();
+  recv->index = index;
+  recv->overflow_digits.clear();
+  return true;
+}
+
 }  // namespace
 
 std::error_code parse_client_message(std::string_view frame, client_message& out) {
+  if (parse_plain_recv(frame, out))
+    return {};
   if (auto ec = check_frame(frame))
     return ec;
   const split_frame s = split_type(frame);
@@ -261,15 +288,24 @@ void append_ack(std::string& out) {
 }
 
 void append_num(std::string& out, std::span<const std::uint32_t> numbers) {
-  out += "NUM,";
-  bool first = true;
-  for (const auto v : numbers) {
-    if (!first)
-      out += ':';
-    first = false;
-    append_decimal(out, v);
+  // Formatted in place: one resize to the longest possible reply, then to_chars straight
+  // into the string and one cut to the real length, instead of an append per piece.
+  constexpr std::size_t max_digits = std::numeric_limits<std::uint32_t>::digits10 + 1;  // 10
+  const std::size_t start = out.size();
+  out.resize(start + 5 + numbers.size() * (max_digits + 1));  // "NUM," ... ";"
+  char* const limit = out.data() + out.size();
+  char* p = out.data() + start;
+  *p++ = 'N';
+  *p++ = 'U';
+  *p++ = 'M';
+  *p++ = ',';
+  for (std::size_t i = 0; i < numbers.size(); ++i) {
+    if (i != 0)
+      *p++ = ':';
+    p = std::to_chars(p, limit, numbers[i]).ptr;  // room for every number was reserved
   }
-  out += ';';
+  *p++ = ';';
+  out.resize(static_cast<std::size_t>(p - out.data()));
 }
 
 void append_fac(std::string& out, const md5_digest& checksum) {

@@ -7,10 +7,12 @@
 #include <array>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
 #include <asio/ssl/context.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <atomic>
@@ -19,6 +21,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -136,13 +139,17 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   asio::io_context& io;
   server_config config;
   session_store& store;
+  // The accept loop, stop() and its timers run here, so that they never race with each
+  // other when several threads run the io_context.
+  asio::strand<asio::io_context::executor_type> strand{asio::make_strand(io)};
   tcp::acceptor acceptor;
-  asio::steady_timer accept_backoff{io};
-  asio::steady_timer stop_grace{io};
-  bool stopping = false;
+  asio::steady_timer accept_backoff{strand};
+  asio::steady_timer stop_grace{strand};
+  std::atomic<bool> stopping = false;
+  std::mutex mutex;  // connections and on_stopped: connections end on any thread
   std::function<void()> on_stopped;
   std::unordered_set<server_connection*> connections;
-  std::size_t refusals_in_progress = 0;
+  std::atomic<std::size_t> refusals_in_progress{0};  // refuse_busy() may run on any thread
   std::shared_ptr<connection_registry> registry;
   // Leases are unique per server instance and per attachment.
   std::uint64_t lease_prefix = random_uint64() << 32;
@@ -153,6 +160,9 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   asio::awaitable<void> accept_loop();
   static asio::awaitable<void> refuse_busy(std::shared_ptr<impl> self, tcp::socket socket);
   void connection_ended(server_connection* c);
+  void stop(std::function<void()> done);
+  // Closes every connection on its own executor; `abort` skips the replies being written.
+  void close_all(bool abort);
 };
 
 namespace detail {
@@ -160,7 +170,7 @@ namespace detail {
 /// One client connection: reads requests, runs them through connection_rules, writes
 /// the replies in order. A watchdog coroutine beside it enforces the session and
 /// idle timers by closing the socket, which ends any read in progress.
-class server_connection {
+class server_connection : public std::enable_shared_from_this<server_connection> {
  public:
   server_connection(std::shared_ptr<server::impl> srv, tcp::socket socket)
       : server_(std::move(srv)),
@@ -182,6 +192,9 @@ class server_connection {
     idle_deadline_ = deadline_after(server_->config.idle_timeout);
     if (stream_.is_tls() && idle_deadline_ == clock::time_point::max())
       idle_deadline_ = deadline_after(handshake_limit);
+    // flush() tries each write at once; it must never block the thread.
+    std::error_code ignored;
+    stream_.socket().non_blocking(true, ignored);
   }
 
   static asio::awaitable<void> run(std::shared_ptr<server_connection> self) {
@@ -213,6 +226,7 @@ class server_connection {
   }
 
   lease_id lease() const noexcept { return rules_.lease(); }
+  asio::any_io_executor executor() { return stream_.get_executor(); }
 
  private:
   using action = connection_rules::action;
@@ -234,6 +248,9 @@ class server_connection {
   }
 
   asio::awaitable<void> serve(const std::shared_ptr<server_connection>& self) {
+    // One message object for the connection's life, holding a RECV: the parser refills it
+    // in place for RECV, the common case, rather than building a fresh variant per frame.
+    client_message message{std::in_place_type<recv_message>};
     for (;;) {
       // Handle every complete message already buffered before reading again.
       while (!closed_) {
@@ -251,7 +268,6 @@ class server_connection {
         begin_ += frame.consumed;
         idle_deadline_ = deadline_after(server_->config.idle_timeout);
 
-        client_message message;
         if (auto ec = parse_client_message(frame.frame, message)) {
           rules_.on_decode_error(ec, output_);
           co_await flush();
@@ -273,7 +289,9 @@ class server_connection {
           if (closed_)
             co_return;
         }
-        const action next = co_await apply(self, rules_.on_message(message, output_));
+        action next = rules_.on_message(message, output_);
+        if (next != action::proceed && next != action::close)
+          next = co_await apply(self, next);  // only INIT, CONT and FIN reach the store
         if (next == action::close || close_after_write_) {
           co_await flush();
           co_return;
@@ -428,7 +446,23 @@ class server_connection {
     // A client that stops reading must not hold the write forever: the write
     // counts against the idle timer like a read.
     idle_deadline_ = deadline_after(server_->config.idle_timeout);
-    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(output_), use_nothrow);
+    // Plain TCP sends at once: a reply that fits in the socket buffer (nearly always) then
+    // costs one send, without an asynchronous completion to post and an extra epoll_wait
+    // per reply. Only what the socket does not take now is written asynchronously. TLS
+    // always writes asynchronously: a record must never be cut by a would-block.
+    std::error_code ec;
+    std::size_t sent = 0;
+    if (!stream_.is_tls()) {
+      sent = stream_.socket().write_some(asio::buffer(output_), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        ec = {};
+        sent = 0;
+      }
+    }
+    if (!ec && sent < output_.size()) {
+      std::tie(ec, std::ignore) =
+          co_await asio::async_write(stream_, asio::buffer(output_) + sent, use_nothrow);
+    }
     busy_ = false;
     output_.clear();
     // One huge batch must not leave its buffer behind for the rest of the connection.
@@ -499,7 +533,12 @@ class server_connection {
 asio::awaitable<void> server::impl::accept_loop() {
   auto self = shared_from_this();
   while (!stopping) {
-    auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
+    // With several threads on one io_context, a connection's handlers (its reads, writes,
+    // timers, takeover) must not run concurrently: each gets a strand.
+    const asio::any_io_executor executor = config.shared_io_context
+                                               ? asio::any_io_executor(asio::make_strand(io))
+                                               : asio::any_io_executor(io.get_executor());
+    auto [ec, socket] = co_await acceptor.async_accept(executor, use_nothrow);
     if (stopping)
       co_return;
     if (ec) {
@@ -513,7 +552,9 @@ asio::awaitable<void> server::impl::accept_loop() {
       log(log_level::debug, "connection refused: --max-connections (", config.max_connections,
           ") reached");
       if (config.tls == nullptr && refusals_in_progress < max_refusals_in_progress) {
-        asio::co_spawn(io, refuse_busy(self, std::move(socket)), asio::detached);
+        // On the socket's executor (a strand in the shared model): the drain and its
+        // time limit must not run at once.
+        asio::co_spawn(executor, refuse_busy(self, std::move(socket)), asio::detached);
       } else {
         // TLS: saying "busy" would cost a handshake, the very work an overloaded server
         // must not take on; the client sees a closed connection and retries later.
@@ -525,8 +566,11 @@ asio::awaitable<void> server::impl::accept_loop() {
     std::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     auto c = std::make_shared<server_connection>(self, std::move(socket));
-    connections.insert(c.get());
-    asio::co_spawn(io, server_connection::run(std::move(c)), asio::detached);
+    {
+      std::lock_guard lock(mutex);
+      connections.insert(c.get());
+    }
+    asio::co_spawn(executor, server_connection::run(std::move(c)), asio::detached);
   }
 }
 
@@ -563,13 +607,72 @@ asio::awaitable<void> server::impl::refuse_busy(std::shared_ptr<impl> self, tcp:
 
 void server::impl::connection_ended(server_connection* c) {
   registry->leave();
-  connections.erase(c);
-  if (stopping && connections.empty() && on_stopped) {
-    stop_grace.cancel();
-    auto done = std::move(on_stopped);
-    on_stopped = nullptr;
-    done();
+  std::function<void()> done;
+  {
+    std::lock_guard lock(mutex);
+    connections.erase(c);
+    if (stopping && connections.empty() && on_stopped) {
+      done = std::move(on_stopped);
+      on_stopped = nullptr;
+    }
   }
+  if (done) {
+    asio::dispatch(strand, [self = shared_from_this(), done = std::move(done)] {
+      self->stop_grace.cancel();
+      done();
+    });
+  }
+}
+
+void server::impl::close_all(bool abort) {
+  // A connection in the set has not ended, so its run() still holds it: safe to share.
+  std::vector<std::shared_ptr<server_connection>> open;
+  {
+    std::lock_guard lock(mutex);
+    open.reserve(connections.size());
+    for (server_connection* c : connections)
+      open.push_back(c->shared_from_this());
+  }
+  if (abort && !open.empty())
+    log(log_level::warning, "closing ", open.size(), " connection(s) still writing at shutdown");
+  for (auto& c : open) {
+    auto executor = c->executor();
+    asio::dispatch(executor, [c = std::move(c), abort] {
+      if (abort) {
+        c->abort();
+      } else {
+        c->close_soon("server stopping");
+      }
+    });
+  }
+}
+
+void server::impl::stop(std::function<void()> done) {
+  {
+    std::lock_guard lock(mutex);
+    stopping = true;
+    on_stopped = std::move(done);
+  }
+  std::error_code ignored;
+  acceptor.close(ignored);
+  accept_backoff.cancel();
+  close_all(false);
+  // Replies being written get a grace period; a client that stopped reading (and, with
+  // the idle timer off, nothing else) must not hold the shutdown for ever.
+  stop_grace.expires_after(std::chrono::seconds(3));
+  stop_grace.async_wait([self = shared_from_this()](std::error_code ec) {
+    if (!ec)
+      self->close_all(true);
+  });
+  {
+    std::lock_guard lock(mutex);
+    if (!connections.empty() || !on_stopped)
+      return;
+    done = std::move(on_stopped);
+    on_stopped = nullptr;
+  }
+  stop_grace.cancel();
+  asio::post(strand, std::move(done));
 }
 
 server::server(asio::io_context& io, server_config config, session_store& store,
@@ -601,40 +704,17 @@ tcp::endpoint server::local_endpoint() const {
 }
 
 void server::start() {
-  asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
+  asio::co_spawn(impl_->strand, impl_->accept_loop(), asio::detached);
 }
 
 void server::stop(std::function<void()> on_stopped) {
-  impl_->stopping = true;
-  impl_->on_stopped = std::move(on_stopped);
-  std::error_code ignored;
-  impl_->acceptor.close(ignored);
-  impl_->accept_backoff.cancel();
-  // Copy: closing may end connections, which erase themselves from the set.
-  const std::vector<server_connection*> open(impl_->connections.begin(), impl_->connections.end());
-  for (server_connection* c : open)
-    c->close_soon("server stopping");
-  // Replies being written get a grace period; a client that stopped reading (and, with
-  // the idle timer off, nothing else) must not hold the shutdown for ever.
-  impl_->stop_grace.expires_after(std::chrono::seconds(3));
-  impl_->stop_grace.async_wait([impl = impl_](std::error_code ec) {
-    if (ec)
-      return;
-    const std::vector<server_connection*> left(impl->connections.begin(), impl->connections.end());
-    if (!left.empty())
-      log(log_level::warning, "closing ", left.size(), " connection(s) still writing at shutdown");
-    for (server_connection* c : left)
-      c->abort();
+  asio::dispatch(impl_->strand, [impl = impl_, done = std::move(on_stopped)]() mutable {
+    impl->stop(std::move(done));
   });
-  if (impl_->connections.empty() && impl_->on_stopped) {
-    impl_->stop_grace.cancel();
-    auto done = std::move(impl_->on_stopped);
-    impl_->on_stopped = nullptr;
-    asio::post(impl_->io, std::move(done));
-  }
 }
 
 std::size_t server::connection_count() const noexcept {
+  std::lock_guard lock(impl_->mutex);
   return impl_->connections.size();
 }
 

@@ -295,6 +295,41 @@ TEST_CASE(
   CHECK(*fac == "FAC," + expected_checksum(test_params(live_id, 100)) + ";");
 }
 
+TEST_CASE(
+    "cluster: --io-model shared over Redis: a session moves between servers, keep-alives "
+    "run") {
+  if (!have_program("redis-server"))
+    return;
+  redis_instance redis;
+  // Two threads per server on one io_context: the Redis client is used from every
+  // connection's strand through the store's own strand. Keep-alives every 0.3 s tell
+  // server A that B took the session over.
+  auto servers = start_servers(
+      2, redis,
+      {"--io-model", "shared", "--threads", "2", "--session-timeout", "0", "--purge-after", "0.9"});
+  const std::string id = numbered_id(2, 0xe1u);
+  const auto params = test_params(id, 20);
+  auto on_a = servers[0]->connect();
+  REQUIRE(on_a.send("INIT," + id + ",20,5;RECV,0;", reply_timeout));
+  const auto first = on_a.read_replies(2, reply_timeout);
+  REQUIRE(first.size() == 2);
+  CHECK(first[0] == "ACK;");
+  CHECK(first[1] == expected_num(params, 0));
+
+  auto on_b = servers[1]->connect();
+  REQUIRE(on_b.send("CONT," + id + ";RECV,3;RECV,1;", reply_timeout));
+  const auto replies = on_b.read_replies(3, reply_timeout);
+  REQUIRE(replies.size() == 3);
+  CHECK(replies[0] == "ACK;");
+  CHECK(replies[1] == expected_num(params, 3));
+  CHECK(replies[2] == expected_num(params, 1));
+  CHECK_MESSAGE(on_a.wait_closed_silently(seconds(5)),
+                "server A kept serving a session that server B took over");
+  REQUIRE(on_b.send("FIN;", reply_timeout));
+  CHECK(on_b.read_reply(reply_timeout) ==
+        std::optional<std::string>("FAC," + expected_checksum(params) + ";"));
+}
+
 TEST_CASE("cluster: Redis restarted empty: live sessions are written back, parked ones are lost") {
   if (!have_program("redis-server"))
     return;

@@ -334,6 +334,21 @@ TEST_CASE("codec: parse_server_message reuses the NUM vector's capacity") {
   CHECK(std::get<num_message>(out).numbers.empty());
 }
 
+TEST_CASE("codec: parse_client_message reuses a message and leaves nothing of the last one") {
+  client_message out{std::in_place_type<recv_message>};
+  REQUIRE_FALSE(parse_client_message("RECV,123456789012345678901", out));
+  CHECK(out == client_message{recv_overflow("123456789012345678901")});
+  REQUIRE_FALSE(parse_client_message("RECV,7", out));
+  CHECK(out == client_message{recv(7)});
+  REQUIRE_FALSE(parse_client_message("FIN", out));
+  CHECK(out == client_message{fin_message{}});
+  REQUIRE_FALSE(parse_client_message("RECV,0012", out));
+  CHECK(out == client_message{recv(12)});
+  CHECK(parse_client_message("RECV,1x", out) == protocol_errc::invalid_number);
+  CHECK(parse_client_message("RECV,", out) == protocol_errc::invalid_number);
+  CHECK(parse_client_message("RECV,1,2", out) == protocol_errc::wrong_field_count);
+}
+
 TEST_CASE("codec: client table, each row through frame_decoder whole, byte by byte and split") {
   const std::string long_zeros(test_max_frame - 5, '0');  // "RECV," + this = max_frame bytes
   std::vector<row<client_message>> rows = {
@@ -351,6 +366,11 @@ TEST_CASE("codec: client table, each row through frame_decoder whole, byte by by
       {"CONT", with_id("CONT,", uuid, ";"), {c_ok(cont(uuid))}},
       {"RECV 0", "RECV,0;", {c_ok(recv(0))}},
       {"RECV uint64 max", "RECV,18446744073709551615;", {c_ok(recv(u64_max))}},
+      // 19 digits is the longest index the RECV fast path takes; 20 go the general way.
+      {"RECV 19 nines", "RECV,9999999999999999999;", {c_ok(recv(9999999999999999999ULL))}},
+      {"RECV 20 digits below uint64 max",
+       "RECV,10000000000000000000;",
+       {c_ok(recv(10000000000000000000ULL))}},
       {"RECV 25 digits with leading zeros", "RECV,0000000000000000000000042;", {c_ok(recv(42))}},
       // An index past 64 bits is still a batch request (answered "Invalid batch index"):
       // it saturates, and keeps its digits for the error text.

@@ -45,6 +45,9 @@ struct server_config {
   std::size_t output_buffer = 64 * 1024;
   /// TLS on every connection when set (server certificate and key); plain TCP when null.
   std::shared_ptr<asio::ssl::context> tls;
+  /// Several threads run the server's io_context: each connection then runs on its own
+  /// strand, and the server's own state is locked.
+  bool shared_io_context = false;
 };
 
 /// @brief Live connections by lease, shared by the servers of one process (one per thread),
@@ -64,9 +67,10 @@ std::uint64_t make_session_seed(const std::optional<std::uint64_t>& fixed_seed,
 ///
 /// Lifetime: the io_context, the store and the server must outlive every
 /// connection; run the io_context until stop() has reported completion through
-/// its callback before destroying them. One server runs on one io_context (one
-/// thread): to use several cores, run one server per thread on the same port with
-/// config.reuse_port, sharing the store (thread-safe) and a connection_registry.
+/// its callback before destroying them. Two ways to use several cores: one server per
+/// thread, each on its own io_context, on the same port with config.reuse_port, sharing
+/// the store (thread-safe) and a connection_registry; or one server on one io_context
+/// run by several threads, with config.shared_io_context.
 class server {
  public:
   /// @brief Binds and listens; throws std::system_error if the address cannot be bound.
@@ -84,7 +88,8 @@ class server {
   void start();
 
   /// @brief Stops accepting and closes every connection, letting replies being written
-  /// finish. `on_stopped` runs once the last connection has ended.
+  /// finish. `on_stopped` runs once the last connection has ended. Callable from any
+  /// thread; the work is done on the server's strand.
   void stop(std::function<void()> on_stopped);
 
   /// @brief Connections open now.
