@@ -257,7 +257,7 @@ TEST_CASE_TEMPLATE("store: completing an unknown session reports not found", Bac
 }
 
 TEST_CASE_TEMPLATE(
-    "store: at the session limit INIT gets full, CONT still works; completion records count "
+    "store: at the session limit INIT gets full, CONT still works, completion records count "
     "until they expire",
     Backend, memory_backend, redis_backend) {
   run_store_test<Backend>(

@@ -239,7 +239,7 @@ TEST_CASE("an unreachable store is reported as such for INIT and CONT") {
   CHECK(out == "ERR,session store unavailable;");
 }
 
-TEST_CASE("a full store refuses INIT with too many sessions and closes; CONT is unaffected") {
+TEST_CASE("a full store refuses INIT with too many sessions and closes, CONT is unaffected") {
   std::string out;
   connection_rules creating(test_policy(), 1);
   REQUIRE(creating.on_message(init_message{golden_id, 5, 5}, out) == action::create_session);
