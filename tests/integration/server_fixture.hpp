@@ -203,6 +203,22 @@ inline std::string numbered_id(unsigned k, unsigned prefix = 0) {
   return std::string(text.data());
 }
 
+/// @brief The reference's scenario 1 (`NEW 5` with the golden id, `--verbose`): the whole
+/// stdout, transcript and result, byte for byte; over plain TCP and over TLS alike.
+inline std::vector<std::string> scenario_1_lines() {
+  const std::string id(golden_id);
+  return {"Sending message: 'INIT," + id + ",5,5;'",
+          "Received: ACK;",
+          "Requesting numbers",
+          "Sending message: 'RECV,0;'",
+          "Received: NUM,6:41:81:68:68;",
+          "Sending message: 'FIN;'",
+          "Received: FAC,f90b20dae8c9b7d7be2a5fb7cc856e8b;",
+          "Closing the connection",
+          "The SUM of numbers is: 264",
+          "Checksum (f90b20dae8c9b7d7be2a5fb7cc856e8b) is valid!"};
+}
+
 /// @brief The client's last two stdout lines for a valid run: sum and checksum.
 inline std::vector<std::string> valid_result_lines(std::uint64_t sum, std::string_view checksum) {
   return {"The SUM of numbers is: " + std::to_string(sum),
