@@ -53,6 +53,9 @@ connection_rules::action connection_rules::refuse(std::string_view text, std::st
 
 connection_rules::action connection_rules::on_decode_error(std::error_code error,
                                                            std::string& out) {
+  // After close nothing more is said, as for a message (one ERR per connection at most).
+  if (phase_ == phase::closed)
+    return action::close;
   return refuse(error, out);
 }
 

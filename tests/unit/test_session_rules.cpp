@@ -221,6 +221,11 @@ TEST_CASE("bytes that are not a message get the error's text and close") {
   CHECK(rules.on_decode_error(protocol_errc::frame_too_long, out) == action::close);
   CHECK(out == "ERR," + make_error_code(protocol_errc::frame_too_long).message() + ";");
   CHECK(out.find(';') == out.size() - 1);
+  SUBCASE("after close, bad bytes get no second ERR") {
+    out.clear();
+    CHECK(rules.on_decode_error(protocol_errc::frame_too_long, out) == action::close);
+    CHECK(out.empty());
+  }
 }
 
 TEST_CASE("an unreachable store is reported as such for INIT and CONT") {

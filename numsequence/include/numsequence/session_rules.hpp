@@ -43,7 +43,8 @@ class connection_rules {
   connection_rules(session_policy policy, lease_id lease);
 
   action on_message(const client_message& message, std::string& out);
-  /// @brief The peer sent bytes that are not a message; always closes.
+  /// @brief The peer sent bytes that are not a message; always closes. Answers with one
+  /// ERR, or with nothing when the connection is already closed.
   action on_decode_error(std::error_code error, std::string& out);
 
   action on_created(store_status status, std::string& out);
