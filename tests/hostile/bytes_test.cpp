@@ -85,14 +85,7 @@ TEST_SUITE("hostile bytes") {
   TEST_CASE("binary garbage: 64 KiB of random bytes gets exactly one ERR and a close") {
     attack_scene scene;
     for (std::uint64_t round = 0; round < 20; ++round) {
-      std::string garbage(64 * kib, '\0');
-      std::uint64_t x = 0x6a7b + round;  // xorshift64: the same garbage on every run
-      for (auto& ch : garbage) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        ch = static_cast<char>(x & 0xff);
-      }
+      const std::string garbage = random_bytes(64 * kib, 0x6a7b + round);
       const auto c = converse(scene.port(), garbage);
       CAPTURE(round);
       CHECK(c.closed);

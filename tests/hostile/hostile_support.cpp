@@ -385,6 +385,18 @@ rlim_t raise_own_fd_limit(rlim_t wanted) {
   return current.rlim_cur;
 }
 
+std::string random_bytes(std::size_t size, std::uint64_t seed) {
+  std::string bytes(size, '\0');
+  std::uint64_t x = seed;
+  for (auto& ch : bytes) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    ch = static_cast<char>(x & 0xff);
+  }
+  return bytes;
+}
+
 std::string random_v4_id(std::uint64_t& state) {
   const std::uint64_t hi = splitmix(state);
   const std::uint64_t lo = splitmix(state);

@@ -182,6 +182,9 @@ bool eventually(milliseconds timeout, Predicate ready) {
   return false;
 }
 
+/// @brief `size` pseudo-random bytes (xorshift64 from `seed`): the same garbage on every run.
+std::string random_bytes(std::size_t size, std::uint64_t seed);
+
 /// @brief A random version-4 UUID text (lower case) from a seeded generator.
 std::string random_v4_id(std::uint64_t& state);
 

@@ -67,14 +67,7 @@ TEST_SUITE("hostile TLS") {
   TEST_CASE("TLS: binary garbage and NUL bytes inside the TLS stream get one ERR and a close") {
     attack_scene scene({}, true, 200, tls);
     for (std::uint64_t round = 0; round < 8; ++round) {
-      std::string garbage(16 * kib, '\0');
-      std::uint64_t x = 0x71a5 + round;  // xorshift64: the same garbage on every run
-      for (auto& ch : garbage) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        ch = static_cast<char>(x & 0xff);
-      }
+      const std::string garbage = random_bytes(16 * kib, 0x71a5 + round);
       const auto c = converse_tls(scene.port(), scene.trust(), garbage);
       CAPTURE(round);
       CHECK(c.closed);
