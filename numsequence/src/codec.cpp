@@ -288,23 +288,32 @@ void append_ack(std::string& out) {
 }
 
 void append_num(std::string& out, std::span<const std::uint32_t> numbers) {
-  // Formatted in place: one resize to the longest possible reply, then to_chars straight
-  // into the string and one cut to the real length, instead of an append per piece.
+  append_num_piece(out, numbers, num_piece::whole);
+}
+
+void append_num_piece(std::string& out, std::span<const std::uint32_t> numbers, num_piece where) {
+  const bool opens = where == num_piece::whole || where == num_piece::first;
+  const bool closes = where == num_piece::whole || where == num_piece::last;
+  // Formatted in place: one resize to the longest possible piece, then to_chars straight
+  // into the string and one cut to the real length, instead of an append per number.
   constexpr std::size_t max_digits = std::numeric_limits<std::uint32_t>::digits10 + 1;  // 10
   const std::size_t start = out.size();
   out.resize(start + 5 + numbers.size() * (max_digits + 1));  // "NUM," ... ";"
   char* const limit = out.data() + out.size();
   char* p = out.data() + start;
-  *p++ = 'N';
-  *p++ = 'U';
-  *p++ = 'M';
-  *p++ = ',';
+  if (opens) {
+    *p++ = 'N';
+    *p++ = 'U';
+    *p++ = 'M';
+    *p++ = ',';
+  }
   for (std::size_t i = 0; i < numbers.size(); ++i) {
-    if (i != 0)
+    if (i != 0 || !opens)
       *p++ = ':';
     p = std::to_chars(p, limit, numbers[i]).ptr;  // room for every number was reserved
   }
-  *p++ = ';';
+  if (closes)
+    *p++ = ';';
   out.resize(static_cast<std::size_t>(p - out.data()));
 }
 

@@ -67,9 +67,9 @@ struct sequence_generator::test_cursor {
   python_random rng;
   std::uint32_t position = 0;             // index of the number rng yields next
   std::vector<python_random> saved{rng};  // saved[i]: the state before number i * spacing
-  // The batch out_ holds, so a repeated RECV (a client that lost the reply)
+  // Where the range out_ holds begins, so a repeated RECV (a client that lost the reply)
   // costs nothing.
-  std::optional<std::uint32_t> held_batch;
+  std::optional<std::uint32_t> held_begin;
 };
 
 sequence_generator::sequence_generator(const sequence_params& params) : params_(params) {
@@ -90,8 +90,16 @@ std::span<const std::uint32_t> sequence_generator::batch(std::uint32_t k) {
   }
   // k < batch_count() keeps both bounds within n, so they fit in uint32.
   const auto begin = static_cast<std::uint32_t>(std::uint64_t{k} * params_.batch);
-  const auto end = static_cast<std::uint32_t>(
-      std::min<std::uint64_t>(params_.n, std::uint64_t{begin} + params_.batch));
+  return numbers(begin, std::min(params_.batch, params_.n - begin));
+}
+
+std::span<const std::uint32_t> sequence_generator::numbers(std::uint32_t begin,
+                                                           std::uint32_t count) {
+  if (begin > params_.n || count > params_.n - begin) {
+    throw std::out_of_range("numbers " + std::to_string(begin) + " + " + std::to_string(count) +
+                            " are not within n = " + std::to_string(params_.n));
+  }
+  const std::uint32_t end = begin + count;
 
   if (params_.mode == sequence_mode::normal) {
     out_.clear();
@@ -103,14 +111,14 @@ std::span<const std::uint32_t> sequence_generator::batch(std::uint32_t k) {
   if (!test_)
     test_ = std::make_unique<test_cursor>(params_.id);
   test_cursor& cursor = *test_;
-  if (cursor.held_batch == k)
+  if (cursor.held_begin == begin && out_.size() == count)
     return out_;
 
   cursor.seek(begin);
   out_.clear();
   while (cursor.position < end)
     out_.push_back(cursor.next());
-  cursor.held_batch = k;
+  cursor.held_begin = begin;
   return out_;
 }
 

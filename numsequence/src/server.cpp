@@ -50,6 +50,15 @@ constexpr std::size_t max_refusals_in_progress = 256;
 // a handshake is never the session's business, and must not hold a connection for ever.
 constexpr auto handshake_limit = std::chrono::seconds(10);
 
+// Numbers per piece of a large NUM reply: about half the output buffer (a number takes at
+// most 11 bytes with its ':'), so the buffer never grows past 1.5 times its flush threshold
+// and is never released and re-grown between pieces.
+std::uint32_t numbers_per_piece(std::size_t output_buffer) {
+  constexpr std::size_t max_number_bytes = 11;
+  return static_cast<std::uint32_t>(
+      std::clamp<std::size_t>(output_buffer / (2 * max_number_bytes), 1, 1u << 20));
+}
+
 std::uint64_t splitmix64(std::uint64_t x) noexcept {
   x += 0x9e3779b97f4a7c15ULL;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -183,7 +192,8 @@ class server_connection : public std::enable_shared_from_this<server_connection>
         rules_(session_policy{server_->config.test_mode,
                               [fixed = server_->config.fixed_seed](const client_id& id) {
                                 return make_session_seed(fixed, id);
-                              }},
+                              },
+                              numbers_per_piece(server_->config.output_buffer)},
                server_->new_lease()),
         // Room for a message of the maximum length plus the next one's start; 1 KiB
         // holds ~140 pipelined RECVs per read and keeps 10,000 idle connections small.
@@ -292,6 +302,15 @@ class server_connection : public std::enable_shared_from_this<server_connection>
         action next = rules_.on_message(message, output_);
         if (next != action::proceed && next != action::close)
           next = co_await apply(self, next);  // only INIT, CONT and FIN reach the store
+        // A batch larger than a piece comes a piece at a time, each written once the buffer
+        // is full, so a 65535-number reply never sits whole in memory. The reply stays in
+        // progress (busy_) across its pieces: the timers and a takeover let it finish.
+        while (rules_.reply_unfinished()) {
+          if (output_.size() >= server_->config.output_buffer &&
+              !co_await flush(/*more_to_come=*/true))
+            co_return;
+          rules_.continue_reply(output_);
+        }
         if (next == action::close || close_after_write_) {
           co_await flush();
           co_return;
@@ -430,8 +449,10 @@ class server_connection : public std::enable_shared_from_this<server_connection>
     }
   }
 
-  /// Writes the gathered replies. False when the connection is (now) closed.
-  asio::awaitable<bool> flush() {
+  /// Writes the gathered replies. False when the connection is (now) closed. With
+  /// `more_to_come`, the last reply in the buffer is unfinished: the connection stays busy,
+  /// and a close asked for meanwhile waits for the rest of the reply.
+  asio::awaitable<bool> flush(bool more_to_come = false) {
     if (closed_)
       co_return false;
     if (output_.empty()) {
@@ -463,12 +484,13 @@ class server_connection : public std::enable_shared_from_this<server_connection>
       std::tie(ec, std::ignore) =
           co_await asio::async_write(stream_, asio::buffer(output_) + sent, use_nothrow);
     }
-    busy_ = false;
+    busy_ = more_to_come;
     output_.clear();
-    // One huge batch must not leave its buffer behind for the rest of the connection.
+    // A burst of pipelined replies must not leave a big buffer behind for the rest of the
+    // connection.
     if (output_.capacity() > 2 * server_->config.output_buffer)
       std::string().swap(output_);
-    if (ec || close_after_write_) {
+    if (ec || (close_after_write_ && !more_to_come)) {
       close_now();
       co_return false;
     }

@@ -1,5 +1,6 @@
 #include "numsequence/session_rules.hpp"
 
+#include <algorithm>
 #include <cassert>
 #include <string>
 #include <utility>
@@ -59,8 +60,21 @@ connection_rules::action connection_rules::on_decode_error(std::error_code error
   return refuse(error, out);
 }
 
+void connection_rules::continue_reply(std::string& out) {
+  assert(reply_unfinished());
+  const std::uint32_t count =
+      std::min(std::max(policy_.numbers_per_piece, 1u), reply_end_ - reply_next_);
+  const bool last = count == reply_end_ - reply_next_;
+  append_num_piece(out, generator_->numbers(reply_next_, count),
+                   last ? num_piece::last : num_piece::middle);
+  reply_next_ += count;
+  if (last)
+    reply_next_ = reply_end_ = 0;
+}
+
 connection_rules::action connection_rules::on_message(const client_message& message,
                                                       std::string& out) {
+  assert(!reply_unfinished() && "on_message while a NUM reply is unfinished");
   switch (phase_) {
     case phase::expecting_hello:
       return std::visit(
@@ -100,7 +114,18 @@ connection_rules::action connection_rules::on_message(const client_message& mess
                                                                            : m.overflow_digits));
                   return action::proceed;
                 }
-                append_num(out, generator_->batch(static_cast<std::uint32_t>(m.index)));
+                const auto& params = pending_.sequence;
+                const auto k = static_cast<std::uint32_t>(m.index);
+                const auto begin = static_cast<std::uint32_t>(std::uint64_t{k} * params.batch);
+                const std::uint32_t count = std::min(params.batch, params.n - begin);
+                const std::uint32_t piece = std::max(policy_.numbers_per_piece, 1u);
+                if (count <= piece) {
+                  append_num(out, generator_->batch(k));
+                  return action::proceed;
+                }
+                append_num_piece(out, generator_->numbers(begin, piece), num_piece::first);
+                reply_next_ = begin + piece;
+                reply_end_ = begin + count;
                 return action::proceed;
               },
               [&](const fin_message&) {

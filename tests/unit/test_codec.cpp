@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <ostream>  // doctest only forward-declares it; printing error_code needs it
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -302,6 +303,29 @@ TEST_CASE("codec: a full 65535-number batch of uint32 max round-trips") {
   server_message parsed;
   REQUIRE_FALSE(parse_server_message(std::string_view(wire).substr(0, wire.size() - 1), parsed));
   CHECK(parsed == server_message{big});
+}
+
+TEST_CASE("codec: NUM pieces (first, middle, last) join into the bytes of the whole reply") {
+  const std::vector<std::uint32_t> numbers = {0, 7, 42, 100, u32_max, 12345, 9};
+  std::string whole;
+  append_num(whole, numbers);
+  REQUIRE(whole == "NUM,0:7:42:100:4294967295:12345:9;");
+  const std::span<const std::uint32_t> all(numbers);
+  for (std::size_t first = 1; first < numbers.size(); ++first) {
+    for (std::size_t second = first; second < numbers.size(); ++second) {
+      CAPTURE(first);
+      CAPTURE(second);
+      std::string out = "ACK;";  // pieces append after what is already buffered
+      append_num_piece(out, all.subspan(0, first), num_piece::first);
+      if (second > first)
+        append_num_piece(out, all.subspan(first, second - first), num_piece::middle);
+      append_num_piece(out, all.subspan(second), num_piece::last);
+      CHECK(out == "ACK;" + whole);
+    }
+  }
+  std::string one;
+  append_num_piece(one, all, num_piece::whole);
+  CHECK(one == whole);
 }
 
 TEST_CASE("codec: append_err keeps the text one well-formed message") {

@@ -343,3 +343,34 @@ TEST_CASE(
         std::equal(got.begin(), got.end(), all.begin() + static_cast<std::ptrdiff_t>(k * p.batch)));
   }
 }
+
+TEST_CASE("numbers(begin, count): consecutive and out-of-order ranges match the sequence") {
+  sequence_params test;
+  test.mode = sequence_mode::test;
+  test.id = *client_id::parse("123e4567-e89b-12d3-a456-426614174000");
+  test.n = 20000;
+  test.batch = 20000;
+  for (const sequence_params& p : {test, normal_params(0xabcdef, 20000, 20000)}) {
+    CAPTURE(static_cast<int>(p.mode));
+    const numbers all = whole_sequence(p);
+    sequence_generator g(p);
+    // Pieces of 2,978 (the server's default piece), straddling the saved test-mode states.
+    numbers joined;
+    for (std::uint32_t begin = 0; begin < p.n; begin += 2978) {
+      const auto piece = g.numbers(begin, std::min<std::uint32_t>(2978, p.n - begin));
+      joined.insert(joined.end(), piece.begin(), piece.end());
+    }
+    CHECK(joined == all);
+    // Backwards, a repeat of the same range, an empty range and the very end.
+    for (const auto& [begin, count] : std::vector<std::pair<std::uint32_t, std::uint32_t>>{
+             {17000, 100}, {17000, 100}, {3, 8190}, {0, 0}, {19999, 1}, {20000, 0}, {0, 20000}}) {
+      CAPTURE(begin);
+      const auto got = g.numbers(begin, count);
+      REQUIRE(got.size() == count);
+      CHECK(std::equal(got.begin(), got.end(), all.begin() + static_cast<std::ptrdiff_t>(begin)));
+    }
+    // A range that runs past n is an error, not numbers from nowhere.
+    CHECK_THROWS_AS(g.numbers(19990, 11), std::out_of_range);
+    CHECK_THROWS_AS(g.numbers(20001, 0), std::out_of_range);
+  }
+}

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "numsequence/codec.hpp"
 #include "numsequence/error.hpp"
@@ -72,6 +74,43 @@ TEST_CASE("a created session is acknowledged, owned, and serves the reference's 
   CHECK(rules.on_message(recv(1), out) == action::proceed);
   CHECK(rules.on_message(recv(0), out) == action::proceed);  // repeats allowed
   CHECK(out == "NUM,6:41:81:68:68;NUM,41:10:40:78:98;NUM,6:41:81:68:68;");
+}
+
+TEST_CASE("a batch larger than a piece is produced piece by piece, with the same bytes") {
+  session_policy pieces = test_policy();
+  pieces.numbers_per_piece = 4;
+  auto rules = attached_rules(23, 10, pieces);  // batches of 10, 10 and 3 numbers
+  auto whole = attached_rules(23, 10);          // the default piece holds any of them
+  for (std::uint64_t k : {0u, 2u, 1u, 0u}) {
+    CAPTURE(k);
+    std::string expected;
+    REQUIRE(whole.on_message(recv(k), expected) == action::proceed);
+    REQUIRE_FALSE(whole.reply_unfinished());
+
+    std::string out;
+    REQUIRE(rules.on_message(recv(k), out) == action::proceed);
+    std::vector<std::string> written;  // what a server would write between pieces
+    while (rules.reply_unfinished()) {
+      written.push_back(std::exchange(out, {}));
+      rules.continue_reply(out);
+    }
+    written.push_back(out);
+    std::string joined;
+    for (const auto& piece : written)
+      joined += piece;
+    CHECK(joined == expected);
+    // 10 numbers in pieces of 4: three pieces; the last batch (3 numbers) in one.
+    CHECK(written.size() == (k == 2 ? 1u : 3u));
+    CHECK(written.front().starts_with("NUM,"));
+    CHECK(written.back().ends_with(";"));
+  }
+  // Errors are never in pieces, and FIN still answers after a pieced reply.
+  std::string out;
+  CHECK(rules.on_message(recv(3), out) == action::proceed);
+  CHECK_FALSE(rules.reply_unfinished());
+  CHECK(out.starts_with("ERR,Invalid batch index requested: 3"));
+  out.clear();
+  CHECK(rules.on_message(fin_message{}, out) == action::complete_session);
 }
 
 TEST_CASE("RECV outside 0..ceil(n/batch)-1 gets the reference's error and the connection stays") {

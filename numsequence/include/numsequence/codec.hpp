@@ -31,6 +31,18 @@ void append_fin(std::string& out);
 void append_ack(std::string& out);
 /// @brief `NUM,a:b:...;` (an empty batch is `NUM,;`).
 void append_num(std::string& out, std::span<const std::uint32_t> numbers);
+
+/// @brief Where a piece of a NUM reply sits in the reply.
+enum class num_piece : std::uint8_t {
+  whole,   ///< `NUM,a:b;`: the reply in one piece (what append_num writes)
+  first,   ///< `NUM,a:b`: more numbers follow
+  middle,  ///< `:c:d`: more numbers follow
+  last,    ///< `:e:f;`
+};
+/// @brief Part of a NUM reply, so that a large batch can be formatted and written a piece
+/// at a time: first, middle… and last pieces, concatenated, are the bytes of the whole
+/// reply. Every piece but `whole` must hold at least one number.
+void append_num_piece(std::string& out, std::span<const std::uint32_t> numbers, num_piece where);
 void append_fac(std::string& out, const md5_digest& checksum);
 /// @brief `ERR,<text>;`; any `;` in text is replaced by `,` so the frame stays one message,
 /// and any byte outside printable ASCII (control bytes, UTF-8) by `?` so the peer's

@@ -49,6 +49,12 @@ class sequence_generator {
   /// @brief The numbers of batch k (k < batch_count()), valid until the next call.
   std::span<const std::uint32_t> batch(std::uint32_t k);
 
+  /// @brief Numbers `begin` … `begin + count - 1` (within n), valid until the next call.
+  /// A large batch is sent as consecutive ranges, so the generator never holds more than
+  /// one range: in test mode, a range that starts where the last one ended costs only its
+  /// own draws.
+  std::span<const std::uint32_t> numbers(std::uint32_t begin, std::uint32_t count);
+
  private:
   struct test_cursor;
   sequence_params params_;

@@ -18,6 +18,10 @@ struct session_policy {
   bool test_mode = false;
   /// Seeds normal-mode sessions. Called once per INIT.
   std::function<std::uint64_t(const client_id&)> make_seed;
+  /// A NUM reply with more numbers than this is produced in pieces of this many numbers
+  /// (continue_reply()), so that a 65535-number batch never sits whole in memory. At
+  /// least 1.
+  std::uint32_t numbers_per_piece = 4096;
 };
 
 /// @brief The protocol state machine of one connection (spec §2, §4).
@@ -42,7 +46,15 @@ class connection_rules {
 
   connection_rules(session_policy policy, lease_id lease);
 
+  /// @brief Must not be called while reply_unfinished().
   action on_message(const client_message& message, std::string& out);
+
+  /// @brief True while a NUM reply has numbers left that continue_reply() has to append
+  /// (only for batches larger than the policy's numbers_per_piece). The caller may write
+  /// `out` between pieces, but the reply is in progress until this is false.
+  bool reply_unfinished() const noexcept { return reply_next_ < reply_end_; }
+  /// @brief Appends the next piece of the unfinished NUM reply (the last one ends with `;`).
+  void continue_reply(std::string& out);
   /// @brief The peer sent bytes that are not a message; always closes. Answers with one
   /// ERR, or with nothing when the connection is already closed.
   action on_decode_error(std::error_code error, std::string& out);
@@ -87,6 +99,9 @@ class connection_rules {
   bool owns_session_ = false;
   bool completed_ = false;
   md5_digest checksum_{};
+  // The unfinished NUM reply: numbers reply_next_ … reply_end_ - 1 are still to append.
+  std::uint32_t reply_next_ = 0;
+  std::uint32_t reply_end_ = 0;
 };
 
 }  // namespace numsequence
