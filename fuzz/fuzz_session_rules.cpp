@@ -11,6 +11,8 @@
 //   - ACK exactly when the store said ok; the rules ask for the store operation the message
 //     implies, with the record/id the message named;
 //   - NUM for batch k has min(n, (k+1)*batch) - k*batch numbers, the session's numbers;
+//     a NUM larger than the policy's piece comes in pieces whose concatenation is that
+//     reply, and only a NUM does;
 //   - an out-of-range RECV gets the invalid-index ERR and the connection stays open;
 //   - FAC is sequence_checksum() of the session (and equals the MD5 of the whole list),
 //     or the recorded checksum for a completed record;
@@ -106,6 +108,13 @@ client_id pick_id(FuzzedDataProvider& in) {
   return *client_id::parse(id_pool[in.ConsumeIntegralInRange<std::size_t>(0, id_pool.size() - 1)]);
 }
 
+// Numbers per piece of a large NUM: the server's default size in a quarter of the runs,
+// otherwise 1-8, so that the fuzzed batches (1-64 and 65535) are cut into many pieces. From
+// the salt, so the input layout (and the corpus) stay as they were.
+std::uint32_t piece_for(std::uint64_t salt) {
+  return salt % 4 == 0 ? 4096 : static_cast<std::uint32_t>(1 + (salt >> 2) % 8);
+}
+
 std::uint32_t pick_batch(FuzzedDataProvider& in) {
   switch (in.ConsumeIntegralInRange<int>(0, 3)) {
     case 0:
@@ -155,9 +164,9 @@ class harness {
       : in_(in),
         test_mode_(test_mode),
         salt_(salt),
-        rules_(
-            session_policy{test_mode, [salt](const client_id& id) { return seed_for(id, salt); }},
-            lease) {
+        rules_(session_policy{test_mode, [salt](const client_id& id) { return seed_for(id, salt); },
+                              piece_for(salt)},
+               lease) {
     require(rules_.lease() == lease, "lease kept");
   }
 
@@ -393,6 +402,12 @@ class harness {
       const bool in_range = !m_.completed && recv->index < count;
       require(rules_.answers_with_numbers(*recv) == in_range, "answers_with_numbers agrees");
       const action next = rules_.on_message(m, out);
+      // A batch larger than a piece comes in pieces, as the server writes it; joined, they
+      // must be the one reply checked below.
+      for (std::uint32_t piece = 0; rules_.reply_unfinished(); ++piece) {
+        require(in_range && piece < max_batch, "only a NUM comes in pieces, and it ends");
+        rules_.continue_reply(out);
+      }
       if (m_.completed) {
         require(next == action::close, "RECV on a completed session closes");
         require(single_err(out) == make_error_code(protocol_errc::session_completed).message(),
