@@ -75,8 +75,10 @@ parsed_command parse_command_line(int argc, char** argv) {
     ("max-connections", "connections served at once; more are told 'ERR,server busy;' "
      "and closed (0: no limit)", cxxopts::value<std::string>()->default_value("10000"))
     ("output-buffer", "bytes of replies gathered per connection before they are written "
-     "(a connection buffers at most this plus one reply)",
+     "(a large NUM is written in pieces; a connection buffers about 1.5 times this at most)",
      cxxopts::value<std::string>()->default_value("65536"))
+    ("send-buffer", "kernel send buffer per connection in bytes (SO_SNDBUF; 0: the kernel's "
+     "autotuning)", cxxopts::value<std::string>()->default_value("0"))
     ("tls-cert", "serve TLS with this certificate chain (PEM); needs --tls-key",
      cxxopts::value<std::string>())
     ("tls-key", "private key (PEM) of --tls-cert", cxxopts::value<std::string>())
@@ -144,6 +146,10 @@ parsed_command parse_command_line(int argc, char** argv) {
   if (!output_buffer || *output_buffer < 1024 || *output_buffer > 64 * 1024 * 1024)
     throw cli::usage_error("invalid --output-buffer (expected 1024-67108864 bytes)");
   c.output_buffer = *output_buffer;
+  const auto send_buffer = cli::parse_unsigned<std::size_t>(args["send-buffer"].as<std::string>());
+  if (!send_buffer || (*send_buffer != 0 && *send_buffer < 4096) || *send_buffer > 64 * 1024 * 1024)
+    throw cli::usage_error("invalid --send-buffer (expected 0 or 4096-67108864 bytes)");
+  c.send_buffer = *send_buffer;
   if (args.count("tls-cert") != args.count("tls-key"))
     throw cli::usage_error("--tls-cert and --tls-key go together");
   if (args.count("tls-cert")) {

@@ -108,7 +108,7 @@ client_id pick_id(FuzzedDataProvider& in) {
   return *client_id::parse(id_pool[in.ConsumeIntegralInRange<std::size_t>(0, id_pool.size() - 1)]);
 }
 
-// Numbers per piece of a large NUM: the server's default size in a quarter of the runs,
+// Numbers per piece of a large NUM: the session_policy default (4096) in a quarter of the runs,
 // otherwise 1-8, so that the fuzzed batches (1-64 and 65535) are cut into many pieces. From
 // the salt, so the input layout (and the corpus) stay as they were.
 std::uint32_t piece_for(std::uint64_t salt) {

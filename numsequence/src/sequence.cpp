@@ -67,8 +67,8 @@ struct sequence_generator::test_cursor {
   python_random rng;
   std::uint32_t position = 0;             // index of the number rng yields next
   std::vector<python_random> saved{rng};  // saved[i]: the state before number i * spacing
-  // Where the range out_ holds begins, so a repeated RECV (a client that lost the reply)
-  // costs nothing.
+  // Where the range out_ holds begins, so a repeated RECV of a batch sent in one piece (a
+  // client that lost the reply) costs nothing. A batch sent in pieces is regenerated.
   std::optional<std::uint32_t> held_begin;
 };
 
@@ -114,6 +114,7 @@ std::span<const std::uint32_t> sequence_generator::numbers(std::uint32_t begin,
   if (cursor.held_begin == begin && out_.size() == count)
     return out_;
 
+  cursor.held_begin.reset();  // out_ is being replaced; an exception must not leave it valid
   cursor.seek(begin);
   out_.clear();
   while (cursor.position < end)

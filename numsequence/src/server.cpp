@@ -205,6 +205,11 @@ class server_connection : public std::enable_shared_from_this<server_connection>
     // flush() tries each write at once; it must never block the thread.
     std::error_code ignored;
     stream_.socket().non_blocking(true, ignored);
+    if (server_->config.send_buffer > 0) {
+      stream_.socket().set_option(
+          asio::socket_base::send_buffer_size(static_cast<int>(server_->config.send_buffer)),
+          ignored);
+    }
   }
 
   static asio::awaitable<void> run(std::shared_ptr<server_connection> self) {
@@ -229,7 +234,9 @@ class server_connection : public std::enable_shared_from_this<server_connection>
       return;
     log(log_level::debug, "closing connection: ", why);
     if (busy_) {
+      // The reply in progress may finish, within one idle period from now at most.
       close_after_write_ = true;
+      idle_deadline_ = std::max(idle_deadline_, deadline_after(server_->config.idle_timeout));
     } else {
       close_now();
     }
@@ -456,17 +463,20 @@ class server_connection : public std::enable_shared_from_this<server_connection>
     if (closed_)
       co_return false;
     if (output_.empty()) {
-      busy_ = false;
-      if (close_after_write_) {
+      busy_ = more_to_come;
+      if (close_after_write_ && !more_to_come) {
         close_now();
         co_return false;
       }
       co_return true;
     }
     busy_ = true;
-    // A client that stops reading must not hold the write forever: the write
-    // counts against the idle timer like a read.
-    idle_deadline_ = deadline_after(server_->config.idle_timeout);
+    // A client that stops reading must not hold the write forever: the write counts
+    // against the idle timer like a read. Once a close is pending, writes no longer
+    // restart it (close_soon() gave the rest of the reply one idle period), or a reader
+    // taking a piece per idle period could hold a closing connection for a long time.
+    if (!close_after_write_)
+      idle_deadline_ = deadline_after(server_->config.idle_timeout);
     // Plain TCP sends at once: a reply that fits in the socket buffer (nearly always) then
     // costs one send, without an asynchronous completion to post and an extra epoll_wait
     // per reply. Only what the socket does not take now is written asynchronously. TLS
@@ -494,7 +504,7 @@ class server_connection : public std::enable_shared_from_this<server_connection>
       close_now();
       co_return false;
     }
-    co_return true;
+    co_return !closed_;  // the watchdog may have closed it while the write completed
   }
 
   void close_now() {
@@ -522,7 +532,7 @@ class server_connection : public std::enable_shared_from_this<server_connection>
       const auto now = clock::now();
       if (now >= self->session_deadline_) {
         self->close_soon("session timer");
-        // Only a write can still be running; the idle deadline bounds it.
+        // Only a reply can still be running; the idle deadline bounds it (close_soon).
         self->session_deadline_ = clock::time_point::max();
       } else if (now >= self->idle_deadline_) {
         log(log_level::debug, "closing idle connection");

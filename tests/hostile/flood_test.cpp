@@ -316,6 +316,56 @@ TEST_SUITE("hostile floods") {
     CHECK(all.size() < 1 + 8);  // closed before the replies still to start
   }
 
+  TEST_CASE("--send-buffer caps what the kernel queues for a reader that does not read") {
+    running_server server({"--session-timeout", "0", "--send-buffer", "8192"}, false);
+    auto conn = raw_conn::connect(server.port(), seconds(5), small_receive_buffer);
+    REQUIRE(conn);
+    REQUIRE(conn->send_all(init_for(numbered_id(27), 65535, 65535) + "RECV,0;RECV,0;", seconds(5)));
+    REQUIRE(wait_until_write_stalls(server.port(), *conn, seconds(10)));
+    const auto queued = server_side_send_queue(server.port(), *conn);
+    REQUIRE(queued.has_value());
+    MESSAGE("queued in the server's socket: " << *queued << " bytes");
+    // Linux doubles SO_SNDBUF for its bookkeeping; without the flag this was megabytes.
+    CHECK(*queued <= 2 * 8192);
+  }
+
+  TEST_CASE("a close asked for during a large reply waits one idle period at most") {
+    // A small kernel send buffer and output buffer make the server write a 720 KB reply in
+    // ~1.5 KB writes that a slow reader keeps completing: each would restart the idle
+    // timer. Once the session timer has asked for the close, they must not: the reply is
+    // abandoned one idle period later instead of holding the connection to its end.
+    running_server server({"--session-timeout", "0.5", "--idle-timeout", "2", "--send-buffer",
+                           "8192", "--output-buffer", "1024", "--log-level", "debug"},
+                          false);
+    auto conn = raw_conn::connect(server.port(), seconds(5), small_receive_buffer);
+    REQUIRE(conn);
+    REQUIRE(conn->send_all(init_for(numbered_id(26), 65535, 65535) + "RECV,0;", seconds(5)));
+    std::string got;
+    bool session_timer = false;
+    bool released = false;
+    test_clock::time_point asked{};
+    // About 4 KiB per 50 ms: the whole reply would take 9 s or more.
+    for (int i = 0; i < 600 && !released; ++i) {
+      conn->read_some(got, milliseconds(50), 4096);
+      if (!session_timer && server.process().stderr_text().find(
+                                "closing connection: session timer") != std::string::npos) {
+        session_timer = true;
+        asked = test_clock::now();
+      }
+      released = session_timer && server_side_established(server.port(), {&*conn}) == 0;
+      if (!released)
+        std::this_thread::sleep_for(milliseconds(50));
+    }
+    REQUIRE(session_timer);
+    CHECK(released);
+    const auto waited = std::chrono::duration_cast<milliseconds>(test_clock::now() - asked);
+    MESSAGE("closed " << waited.count() << " ms after the session timer, " << got.size() / kib
+                      << " KiB of the reply read");
+    CHECK(waited < seconds(6));
+    CHECK(server.process().wait_for_stderr_containing("closing idle connection", seconds(5)));
+    CHECK(got.size() < 700 * kib);  // the reply was cut, not finished
+  }
+
   TEST_CASE("a reader slower than the idle timeout is cut while its reply is being written") {
     attack_scene scene({"--idle-timeout", "1", "--session-timeout", "0"}, false);
     auto conn = raw_conn::connect(scene.port(), seconds(5), small_receive_buffer);

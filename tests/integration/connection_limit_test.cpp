@@ -1,4 +1,4 @@
-// --max-connections and --output-buffer against the real server.
+// --max-connections, --output-buffer and --send-buffer against the real server.
 
 #include <doctest/doctest.h>
 
@@ -121,6 +121,9 @@ TEST_SUITE("connection limit") {
              {"--max-connections", "many"},
              {"--output-buffer", "100"},
              {"--output-buffer", "99999999999"},
+             {"--send-buffer", "100"},
+             {"--send-buffer", "99999999999"},
+             {"--send-buffer", "-1"},
          }) {
       process_options o;
       o.argv = {server_binary, "0"};

@@ -361,10 +361,16 @@ TEST_CASE("numbers(begin, count): consecutive and out-of-order ranges match the 
       joined.insert(joined.end(), piece.begin(), piece.end());
     }
     CHECK(joined == all);
-    // Backwards, a repeat of the same range, an empty range and the very end.
-    for (const auto& [begin, count] : std::vector<std::pair<std::uint32_t, std::uint32_t>>{
-             {17000, 100}, {17000, 100}, {3, 8190}, {0, 0}, {19999, 1}, {20000, 0}, {0, 20000}}) {
+    // Backwards, a repeat of the same range, the same start with another count, an empty
+    // range and the very end.
+    const std::vector<std::pair<std::uint32_t, std::uint32_t>> ranges = {
+        {17000, 100}, {17000, 100}, {17000, 50}, {17000, 100}, {3, 8190},
+        {0, 0},       {19999, 1},   {20000, 0},  {0, 20000}};
+    for (const auto& range : ranges) {
+      const std::uint32_t begin = range.first;
+      const std::uint32_t count = range.second;
       CAPTURE(begin);
+      CAPTURE(count);
       const auto got = g.numbers(begin, count);
       REQUIRE(got.size() == count);
       CHECK(std::equal(got.begin(), got.end(), all.begin() + static_cast<std::ptrdiff_t>(begin)));

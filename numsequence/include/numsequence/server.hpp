@@ -40,9 +40,15 @@ struct server_config {
   /// more is told `ERR,server busy;` and closed, while the others carry on. 0: no limit.
   std::size_t max_connections = 10000;
   /// Replies of pipelined requests are gathered up to this many bytes, then written before
-  /// more requests are read: with TCP's backpressure, the most a connection buffers is this
-  /// plus one reply, and a peer that never reads is cut by the idle timer.
+  /// more requests are read. A NUM of more than output_buffer / 22 numbers is formatted and
+  /// written in pieces of that many, so with TCP's backpressure a connection buffers about
+  /// 1.5 times this at most, and a peer that never reads is cut by the idle timer.
   std::size_t output_buffer = 64 * 1024;
+  /// SO_SNDBUF of every accepted connection, in bytes; 0 leaves the kernel's autotuning
+  /// (which lets one connection queue up to net.ipv4.tcp_wmem's maximum, 4 MB on common
+  /// systems). A cap bounds the kernel memory a slow or vanished reader can hold, at the
+  /// cost of throughput to distant fast readers. Linux doubles the value it is given.
+  std::size_t send_buffer = 0;
   /// TLS on every connection when set (server certificate and key); plain TCP when null.
   std::shared_ptr<asio::ssl::context> tls;
   /// Several threads run the server's io_context: each connection then runs on its own
