@@ -542,8 +542,14 @@ struct run_state {
   std::mutex mutex;
   std::condition_variable changed;
 
+  // Both counters change under the mutex the main thread waits with: otherwise a change
+  // between its check of the predicate and its going to sleep is a lost wake-up, and it
+  // sleeps until the timeout (60 s of setup, seen under TSan).
   void mark_ready() {
-    ready.fetch_add(1);
+    {
+      std::lock_guard lock(mutex);
+      ready.fetch_add(1);
+    }
     changed.notify_all();
   }
   void mark_done() {
