@@ -24,6 +24,15 @@ constexpr std::size_t mib = 1024 * kib;
 /// pile up at the server instead of in a receive buffer the host may let grow to 32 MB.
 constexpr int small_receive_buffer = 16 * 1024;
 
+/// INIT of a session of the largest batches (n = batch = 65535: one 720 KB reply in normal
+/// mode), then `recvs` requests for it.
+std::string largest_batches(const std::string& id, int recvs) {
+  std::string bytes = init_for(id, 65535, 65535);
+  for (int i = 0; i < recvs; ++i)
+    bytes += "RECV,0;";
+  return bytes;
+}
+
 std::size_t growth_kib(std::size_t before, std::size_t after) {
   return after > before ? after - before : 0;
 }
@@ -170,10 +179,9 @@ TEST_SUITE("hostile floods") {
     }
     // Eight 720 KB replies (normal mode): more than the kernel's send buffer (4 MB here)
     // takes, so the server's own write stalls with a reply in progress.
-    const std::string requests = "RECV,0;RECV,0;RECV,0;RECV,0;RECV,0;RECV,0;RECV,0;RECV,0;";
     std::uint64_t state = 0x57a1;
     for (auto& c : conns)
-      CHECK(c.send_all(init_for(random_v4_id(state), 65535, 65535) + requests, seconds(5)));
+      CHECK(c.send_all(largest_batches(random_v4_id(state), 8), seconds(5)));
     // Sample while the replies are stuck, before the idle timer.
     std::size_t peak = 0;
     for (int i = 0; i < 20; ++i) {
@@ -236,10 +244,7 @@ TEST_SUITE("hostile floods") {
     constexpr int replies = 15;
     auto conn = raw_conn::connect(scene.port());
     REQUIRE(conn);
-    std::string requests = init_for(numbered_id(22), 65535, 65535);
-    for (int i = 0; i < replies; ++i)
-      requests += "RECV,0;";
-    REQUIRE(conn->send_all(requests, seconds(5)));
+    REQUIRE(conn->send_all(largest_batches(numbered_id(22), replies), seconds(5)));
     std::string got;
     std::size_t peak = 0;
     std::size_t semicolons = 0;
@@ -294,10 +299,7 @@ TEST_SUITE("hostile floods") {
     REQUIRE(conn);
     // Eight 720 KB replies: more than the kernel's send buffer takes, so the server is in
     // the middle of one (a piece at a time) when the session timer fires.
-    std::string requests = init_for(numbered_id(25), 65535, 65535);
-    for (int i = 0; i < 8; ++i)
-      requests += "RECV,0;";
-    REQUIRE(conn->send_all(requests, seconds(5)));
+    REQUIRE(conn->send_all(largest_batches(numbered_id(25), 8), seconds(5)));
     REQUIRE(wait_until_write_stalls(server.port(), *conn, seconds(10)));
     REQUIRE(server.process().wait_for_stderr_containing("closing connection: session timer",
                                                         seconds(10)));
@@ -320,7 +322,7 @@ TEST_SUITE("hostile floods") {
     running_server server({"--session-timeout", "0", "--send-buffer", "8192"}, false);
     auto conn = raw_conn::connect(server.port(), seconds(5), small_receive_buffer);
     REQUIRE(conn);
-    REQUIRE(conn->send_all(init_for(numbered_id(27), 65535, 65535) + "RECV,0;RECV,0;", seconds(5)));
+    REQUIRE(conn->send_all(largest_batches(numbered_id(27), 2), seconds(5)));
     REQUIRE(wait_until_write_stalls(server.port(), *conn, seconds(10)));
     const auto queued = server_side_send_queue(server.port(), *conn);
     REQUIRE(queued.has_value());
@@ -339,7 +341,7 @@ TEST_SUITE("hostile floods") {
                           false);
     auto conn = raw_conn::connect(server.port(), seconds(5), small_receive_buffer);
     REQUIRE(conn);
-    REQUIRE(conn->send_all(init_for(numbered_id(26), 65535, 65535) + "RECV,0;", seconds(5)));
+    REQUIRE(conn->send_all(largest_batches(numbered_id(26), 1), seconds(5)));
     std::string got;
     bool session_timer = false;
     bool released = false;
@@ -370,10 +372,7 @@ TEST_SUITE("hostile floods") {
     attack_scene scene({"--idle-timeout", "1", "--session-timeout", "0"}, false);
     auto conn = raw_conn::connect(scene.port(), seconds(5), small_receive_buffer);
     REQUIRE(conn);
-    std::string requests = init_for(numbered_id(23), 65535, 65535);
-    for (int i = 0; i < 40; ++i)
-      requests += "RECV,0;";
-    REQUIRE(conn->send_all(requests, seconds(5)));
+    REQUIRE(conn->send_all(largest_batches(numbered_id(23), 40), seconds(5)));
     const auto start = test_clock::now();
     bool released = false;
     std::string got;
