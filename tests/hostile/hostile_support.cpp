@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <unordered_set>
 #include <utility>
 
@@ -285,22 +284,9 @@ std::size_t server_side_established(std::uint16_t server_port,
   std::unordered_set<std::uint16_t> ports;
   for (const auto* c : conns)
     ports.insert(c->local_port());
-  std::ifstream table("/proc/net/tcp");
-  std::string line;
-  std::getline(table, line);  // header
   std::size_t count = 0;
-  // Rows: "sl local_address rem_address st ...", addresses as HEXIP:HEXPORT.
-  for (int row = 0; row < 1'000'000 && std::getline(table, line); ++row) {
-    std::istringstream fields(line);
-    std::string slot, local, remote, state;
-    fields >> slot >> local >> remote >> state;
-    const auto lc = local.find(':');
-    const auto rc = remote.find(':');
-    if (lc == std::string::npos || rc == std::string::npos || state != "01")
-      continue;
-    const auto lport = std::stoul(local.substr(lc + 1), nullptr, 16);
-    const auto rport = std::stoul(remote.substr(rc + 1), nullptr, 16);
-    if (lport == server_port && ports.count(static_cast<std::uint16_t>(rport)) != 0)
+  for (const auto& s : integration::kernel_tcp_sockets()) {
+    if (s.established && s.local_port == server_port && ports.count(s.remote_port) != 0)
       ++count;
   }
   return count;
@@ -308,23 +294,9 @@ std::size_t server_side_established(std::uint16_t server_port,
 
 std::optional<std::size_t> server_side_send_queue(std::uint16_t server_port, const raw_conn& conn) {
   const auto client_port = conn.local_port();
-  std::ifstream table("/proc/net/tcp");
-  std::string line;
-  std::getline(table, line);  // header
-  // Rows: "sl local_address rem_address st tx_queue:rx_queue ...", hex fields.
-  for (int row = 0; row < 1'000'000 && std::getline(table, line); ++row) {
-    std::istringstream fields(line);
-    std::string slot, local, remote, state, queues;
-    fields >> slot >> local >> remote >> state >> queues;
-    const auto lc = local.find(':');
-    const auto rc = remote.find(':');
-    const auto qc = queues.find(':');
-    if (lc == std::string::npos || rc == std::string::npos || qc == std::string::npos)
-      continue;
-    if (std::stoul(local.substr(lc + 1), nullptr, 16) == server_port &&
-        std::stoul(remote.substr(rc + 1), nullptr, 16) == client_port) {
-      return static_cast<std::size_t>(std::stoul(queues.substr(0, qc), nullptr, 16));
-    }
+  for (const auto& s : integration::kernel_tcp_sockets()) {
+    if (s.local_port == server_port && s.remote_port == client_port)
+      return s.send_queue;
   }
   return std::nullopt;
 }

@@ -7,9 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -22,26 +20,12 @@ namespace numsequence::integration {
 namespace {
 
 /// @brief Connections in state ESTABLISHED whose local port is `port` (the server's side
-/// of each client connection), from /proc/net/tcp.
+/// of each client connection).
 std::size_t established_connections(std::uint16_t port) {
-  std::ifstream table("/proc/net/tcp");
-  std::string line;
-  std::getline(table, line);  // header
-  std::size_t count = 0;
-  // Rows: "sl local_address rem_address st ...", addresses as HEXIP:HEXPORT.
-  for (int row = 0; row < 1'000'000 && std::getline(table, line); ++row) {
-    std::istringstream fields(line);
-    std::string slot, local, remote, state;
-    fields >> slot >> local >> remote >> state;
-    const auto colon = local.find(':');
-    if (colon == std::string::npos || state != "01") {
-      continue;
-    }
-    if (std::stoul(local.substr(colon + 1), nullptr, 16) == port) {
-      ++count;
-    }
-  }
-  return count;
+  const auto sockets = kernel_tcp_sockets();
+  return static_cast<std::size_t>(std::count_if(sockets.begin(), sockets.end(), [&](const auto& s) {
+    return s.established && s.local_port == port;
+  }));
 }
 
 }  // namespace

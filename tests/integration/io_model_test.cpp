@@ -86,19 +86,7 @@ TEST_SUITE("io model") {
 
   TEST_CASE("shared io_context: CONT takes over a live session and closes the old connection") {
     running_server server(shared_with({"--session-timeout", "0"}));
-    const std::string id(golden_id);
-    auto old_conn = server.connect();
-    REQUIRE(old_conn.send("INIT," + id + ",10,5;", reply_timeout));
-    CHECK(old_conn.read_reply(reply_timeout) == std::optional<std::string>("ACK;"));
-
-    auto new_conn = server.connect();
-    REQUIRE(new_conn.send("CONT," + id + ";", reply_timeout));
-    CHECK(new_conn.read_reply(reply_timeout) == std::optional<std::string>("ACK;"));
-    CHECK_MESSAGE(old_conn.wait_closed_silently(reply_timeout),
-                  "the old connection must be closed; pending: " << old_conn.pending());
-    REQUIRE(new_conn.send("RECV,0;FIN;", reply_timeout));
-    CHECK(new_conn.read_until_closed(reply_timeout) ==
-          "NUM,6:41:81:68:68;FAC,9b14501c5359fb4eac96df9e874348b2;");
+    check_cont_takes_over(server);
   }
 
   TEST_CASE("shared io_context: SIGTERM with connections open exits 0 and closes them") {

@@ -219,6 +219,24 @@ inline std::vector<std::string> scenario_1_lines() {
           "Checksum (f90b20dae8c9b7d7be2a5fb7cc856e8b) is valid!"};
 }
 
+/// @brief A CONT on a second connection takes over a live session: the first connection is
+/// closed without a word, and the second one finishes the session.
+inline void check_cont_takes_over(running_server& server) {
+  const std::string id(golden_id);
+  auto old_conn = server.connect();
+  REQUIRE(old_conn.send("INIT," + id + ",10,5;", reply_timeout));
+  CHECK(old_conn.read_reply(reply_timeout) == std::optional<std::string>("ACK;"));
+
+  auto new_conn = server.connect();
+  REQUIRE(new_conn.send("CONT," + id + ";", reply_timeout));
+  CHECK(new_conn.read_reply(reply_timeout) == std::optional<std::string>("ACK;"));
+  CHECK_MESSAGE(old_conn.wait_closed_silently(reply_timeout),
+                "the old connection must be closed; pending: " << old_conn.pending());
+  REQUIRE(new_conn.send("RECV,0;FIN;", reply_timeout));
+  CHECK(new_conn.read_until_closed(reply_timeout) ==
+        "NUM,6:41:81:68:68;FAC,9b14501c5359fb4eac96df9e874348b2;");
+}
+
 /// @brief The client's last two stdout lines for a valid run: sum and checksum.
 inline std::vector<std::string> valid_result_lines(std::uint64_t sum, std::string_view checksum) {
   return {"The SUM of numbers is: " + std::to_string(sum),

@@ -15,6 +15,8 @@
 #include <array>
 #include <cerrno>
 #include <csignal>
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 #include "tls_support.hpp"
@@ -319,6 +321,32 @@ bool tcp_client::wait_closed_silently(milliseconds timeout) {
   while (!closed() && buffer_.empty() && fill(deadline)) {
   }
   return closed() && buffer_.empty();
+}
+
+std::vector<kernel_tcp_socket> kernel_tcp_sockets() {
+  std::vector<kernel_tcp_socket> sockets;
+  std::ifstream table("/proc/net/tcp");
+  std::string line;
+  std::getline(table, line);  // header
+  // Rows: "sl local_address rem_address st tx_queue:rx_queue ...", addresses as
+  // HEXIP:HEXPORT, the other fields in hex too.
+  for (int row = 0; row < 1'000'000 && std::getline(table, line); ++row) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state, queues;
+    fields >> slot >> local >> remote >> state >> queues;
+    const auto lc = local.find(':');
+    const auto rc = remote.find(':');
+    const auto qc = queues.find(':');
+    if (lc == std::string::npos || rc == std::string::npos || qc == std::string::npos)
+      continue;
+    kernel_tcp_socket s;
+    s.local_port = static_cast<std::uint16_t>(std::stoul(local.substr(lc + 1), nullptr, 16));
+    s.remote_port = static_cast<std::uint16_t>(std::stoul(remote.substr(rc + 1), nullptr, 16));
+    s.established = state == "01";
+    s.send_queue = static_cast<std::size_t>(std::stoul(queues.substr(0, qc), nullptr, 16));
+    sockets.push_back(s);
+  }
+  return sockets;
 }
 
 }  // namespace numsequence::integration

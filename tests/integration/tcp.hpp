@@ -84,4 +84,16 @@ class tcp_client {
 /// @brief Splits a byte string into its `;`-terminated messages (each keeps its `;`).
 std::vector<std::string> split_replies(std::string_view bytes);
 
+/// @brief One IPv4 TCP socket as the kernel lists it in /proc/net/tcp: how the tests see
+/// the server's side of a connection (its state, what it has queued) from outside.
+struct kernel_tcp_socket {
+  std::uint16_t local_port = 0;
+  std::uint16_t remote_port = 0;
+  bool established = false;
+  std::size_t send_queue = 0;  ///< bytes sent but not yet acknowledged (tx_queue)
+};
+
+/// @brief Every socket in /proc/net/tcp (at most 1,000,000 rows; none if unreadable).
+std::vector<kernel_tcp_socket> kernel_tcp_sockets();
+
 }  // namespace numsequence::integration
