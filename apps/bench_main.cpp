@@ -41,12 +41,12 @@
 #include "bench_histogram.hpp"
 #include "bench_process.hpp"
 #include "cli.hpp"
-#include "numsequence/checksum.hpp"
-#include "numsequence/client_id.hpp"
-#include "numsequence/codec.hpp"
-#include "numsequence/frame_decoder.hpp"
-#include "numsequence/message.hpp"
-#include "numsequence/sequence.hpp"
+#include "numsequence/sequence/checksum.hpp"
+#include "numsequence/protocol/client_id.hpp"
+#include "numsequence/protocol/codec.hpp"
+#include "numsequence/protocol/frame_decoder.hpp"
+#include "numsequence/protocol/message.hpp"
+#include "numsequence/sequence/sequence.hpp"
 
 namespace {
 

@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "cli.hpp"
-#include "numsequence/client.hpp"
-#include "numsequence/message.hpp"
-#include "numsequence/state_file.hpp"
-#include "numsequence/tls.hpp"
+#include "numsequence/client/client.hpp"
+#include "numsequence/protocol/message.hpp"
+#include "numsequence/client/state_file.hpp"
+#include "numsequence/net/tls.hpp"
 
 namespace {
 

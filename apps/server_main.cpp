@@ -16,11 +16,11 @@
 #include <vector>
 
 #include "cli.hpp"
-#include "numsequence/log.hpp"
-#include "numsequence/memory_session_store.hpp"
-#include "numsequence/redis_session_store.hpp"
-#include "numsequence/server.hpp"
-#include "numsequence/tls.hpp"
+#include "numsequence/ops/log.hpp"
+#include "numsequence/store/memory_session_store.hpp"
+#include "numsequence/store/redis_session_store.hpp"
+#include "numsequence/server/server.hpp"
+#include "numsequence/net/tls.hpp"
 
 namespace {
 

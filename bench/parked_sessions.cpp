@@ -23,8 +23,8 @@
 
 #include "bench_process.hpp"
 #include "cli.hpp"
-#include "numsequence/memory_session_store.hpp"
-#include "numsequence/message.hpp"
+#include "numsequence/store/memory_session_store.hpp"
+#include "numsequence/protocol/message.hpp"
 
 namespace {
 

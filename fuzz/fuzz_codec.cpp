@@ -28,10 +28,10 @@
 #include <variant>
 #include <vector>
 
-#include "numsequence/codec.hpp"
-#include "numsequence/error.hpp"
-#include "numsequence/frame_decoder.hpp"
-#include "numsequence/message.hpp"
+#include "numsequence/protocol/codec.hpp"
+#include "numsequence/protocol/error.hpp"
+#include "numsequence/protocol/frame_decoder.hpp"
+#include "numsequence/protocol/message.hpp"
 
 namespace {
 

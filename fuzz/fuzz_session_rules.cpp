@@ -34,12 +34,12 @@
 #include <variant>
 #include <vector>
 
-#include "numsequence/checksum.hpp"
-#include "numsequence/codec.hpp"
-#include "numsequence/error.hpp"
-#include "numsequence/frame_decoder.hpp"
-#include "numsequence/sequence.hpp"
-#include "numsequence/session_rules.hpp"
+#include "numsequence/sequence/checksum.hpp"
+#include "numsequence/protocol/codec.hpp"
+#include "numsequence/protocol/error.hpp"
+#include "numsequence/protocol/frame_decoder.hpp"
+#include "numsequence/sequence/sequence.hpp"
+#include "numsequence/session/session_rules.hpp"
 
 namespace {
 

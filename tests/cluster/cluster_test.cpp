@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "cluster_fixture.hpp"
-#include "numsequence/codec.hpp"
+#include "numsequence/protocol/codec.hpp"
 
 using namespace numsequence;
 using namespace numsequence::cluster;

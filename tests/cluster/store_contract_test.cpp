@@ -14,8 +14,8 @@
 #include <memory>
 
 #include "cluster_fixture.hpp"
-#include "numsequence/memory_session_store.hpp"
-#include "numsequence/redis_session_store.hpp"
+#include "numsequence/store/memory_session_store.hpp"
+#include "numsequence/store/redis_session_store.hpp"
 
 using namespace numsequence;
 using namespace numsequence::cluster;

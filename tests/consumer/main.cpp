@@ -1,7 +1,7 @@
 // Encodes the reference's first exchange and checks its checksum with the installed library.
-#include <numsequence/checksum.hpp>
-#include <numsequence/codec.hpp>
-#include <numsequence/sequence.hpp>
+#include <numsequence/sequence/checksum.hpp>
+#include <numsequence/protocol/codec.hpp>
+#include <numsequence/sequence/sequence.hpp>
 
 #include <cstdio>
 

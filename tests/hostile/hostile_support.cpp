@@ -17,8 +17,8 @@
 #include <utility>
 
 #include "../integration/json_fields.hpp"
-#include "numsequence/checksum.hpp"
-#include "numsequence/codec.hpp"
+#include "numsequence/sequence/checksum.hpp"
+#include "numsequence/protocol/codec.hpp"
 
 namespace numsequence::hostile {
 namespace {

@@ -27,8 +27,8 @@
 
 #include "../integration/server_fixture.hpp"
 #include "../integration/tls_support.hpp"
-#include "numsequence/error.hpp"
-#include "numsequence/sequence.hpp"
+#include "numsequence/protocol/error.hpp"
+#include "numsequence/sequence/sequence.hpp"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define NUMSEQUENCE_HOSTILE_SANITIZED 1

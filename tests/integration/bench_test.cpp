@@ -16,7 +16,7 @@
 
 #include "fake_server.hpp"
 #include "json_fields.hpp"
-#include "numsequence/checksum.hpp"
+#include "numsequence/sequence/checksum.hpp"
 #include "server_fixture.hpp"
 
 namespace numsequence::integration {

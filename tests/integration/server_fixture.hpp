@@ -22,9 +22,9 @@
 #include <utility>
 #include <vector>
 
-#include "numsequence/checksum.hpp"
-#include "numsequence/client_id.hpp"
-#include "numsequence/sequence.hpp"
+#include "numsequence/sequence/checksum.hpp"
+#include "numsequence/protocol/client_id.hpp"
+#include "numsequence/sequence/sequence.hpp"
 #include "process.hpp"
 #include "tcp.hpp"
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "numsequence/checksum.hpp"
+#include "numsequence/sequence/checksum.hpp"
 
 using numsequence::checksum_of;
 using numsequence::list_checksum;

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "numsequence/client_id.hpp"
+#include "numsequence/protocol/client_id.hpp"
 
 using numsequence::client_id;
 

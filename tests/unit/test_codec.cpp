@@ -15,9 +15,9 @@
 #include <variant>
 #include <vector>
 
-#include "numsequence/codec.hpp"
-#include "numsequence/error.hpp"
-#include "numsequence/frame_decoder.hpp"
+#include "numsequence/protocol/codec.hpp"
+#include "numsequence/protocol/error.hpp"
+#include "numsequence/protocol/frame_decoder.hpp"
 
 using namespace numsequence;
 using namespace std::string_literals;

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "numsequence/error.hpp"
-#include "numsequence/frame_decoder.hpp"
+#include "numsequence/protocol/error.hpp"
+#include "numsequence/protocol/frame_decoder.hpp"
 
 using namespace numsequence;
 using namespace std::string_literals;

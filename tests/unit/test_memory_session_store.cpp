@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "numsequence/memory_session_store.hpp"
+#include "numsequence/store/memory_session_store.hpp"
 
 using namespace numsequence;
 using namespace std::chrono_literals;

@@ -5,7 +5,7 @@
 #include <array>
 #include <cstdint>
 
-#include "numsequence/philox.hpp"
+#include "numsequence/sequence/philox.hpp"
 
 using numsequence::philox4x32_10;
 

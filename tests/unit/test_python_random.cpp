@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "numsequence/python_random.hpp"
+#include "numsequence/sequence/python_random.hpp"
 
 using numsequence::python_random;
 

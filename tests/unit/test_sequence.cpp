@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "numsequence/checksum.hpp"
-#include "numsequence/sequence.hpp"
+#include "numsequence/sequence/checksum.hpp"
+#include "numsequence/sequence/sequence.hpp"
 
 using numsequence::checksum_of;
 using numsequence::client_id;

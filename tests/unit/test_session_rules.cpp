@@ -7,9 +7,9 @@
 #include <utility>
 #include <vector>
 
-#include "numsequence/codec.hpp"
-#include "numsequence/error.hpp"
-#include "numsequence/session_rules.hpp"
+#include "numsequence/protocol/codec.hpp"
+#include "numsequence/protocol/error.hpp"
+#include "numsequence/session/session_rules.hpp"
 
 using namespace numsequence;
 using action = connection_rules::action;

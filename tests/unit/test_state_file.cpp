@@ -7,7 +7,7 @@
 #include <fstream>
 #include <string>
 
-#include "numsequence/state_file.hpp"
+#include "numsequence/client/state_file.hpp"
 
 using namespace numsequence;
 namespace fs = std::filesystem;

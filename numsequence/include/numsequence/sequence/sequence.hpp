@@ -1,0 +1,71 @@
+#pragma once
+/// @brief Which numbers a session holds, and computing any batch of them.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "numsequence/sequence/checksum.hpp"
+#include "numsequence/protocol/client_id.hpp"
+
+namespace numsequence {
+
+enum class sequence_mode : std::uint8_t {
+  normal,  ///< uint32 numbers from Philox4x32-10 keyed by the session's 64-bit seed
+  test,    ///< CPython's random.seed(client_id) + randint(0, 100), as the reference
+};
+
+/// @brief Everything that determines a session's numbers.
+struct sequence_params {
+  sequence_mode mode = sequence_mode::normal;
+  std::uint64_t seed = 0;  ///< normal mode only
+  client_id id;            ///< test mode seeds from this text
+  std::uint32_t n = 0;
+  std::uint32_t batch = 1;
+
+  /// @brief ceil(n / batch): valid RECV indices are 0 … batch_count() - 1.
+  std::uint64_t batch_count() const noexcept { return (std::uint64_t{n} + batch - 1) / batch; }
+};
+
+/// @brief Number i of a normal-mode sequence: word i%4 of Philox block i/4 keyed by seed.
+std::uint32_t normal_number(std::uint64_t seed, std::uint32_t i) noexcept;
+
+/// @brief Produces a session's batches.
+///
+/// Normal mode computes any batch directly from (seed, index). Test mode must
+/// replay CPython's generator from the start (randint rejects draws, so number i
+/// has no fixed position in the MT stream); it keeps a cursor, so batches asked
+/// in order cost O(batch) each and only a backwards jump replays from 0.
+class sequence_generator {
+ public:
+  explicit sequence_generator(const sequence_params& params);
+  ~sequence_generator();
+  sequence_generator(sequence_generator&&) noexcept;
+  sequence_generator& operator=(sequence_generator&&) noexcept;
+
+  const sequence_params& params() const noexcept { return params_; }
+
+  /// @brief The numbers of batch k (k < batch_count()), valid until the next call.
+  std::span<const std::uint32_t> batch(std::uint32_t k);
+
+  /// @brief Numbers `begin` … `begin + count - 1` (within n), valid until the next call.
+  /// A large batch is sent as consecutive ranges, so the generator never holds more than
+  /// one range: in test mode, a range that starts where the last one ended costs only its
+  /// own draws.
+  std::span<const std::uint32_t> numbers(std::uint32_t begin, std::uint32_t count);
+
+ private:
+  struct test_cursor;
+  sequence_params params_;
+  std::unique_ptr<test_cursor> test_;  // only in test mode: ~2.5 KiB of MT state
+  std::vector<std::uint32_t> out_;
+};
+
+/// @brief All n numbers in order (for tests and small sequences).
+std::vector<std::uint32_t> whole_sequence(const sequence_params& params);
+
+/// @brief The checksum of the whole sequence, streamed batch-free.
+md5_digest sequence_checksum(const sequence_params& params);
+
+}  // namespace numsequence
