@@ -145,3 +145,24 @@ TEST_CASE("checksum: md5_from_hex rejects upper case, wrong length and non-hex")
   CHECK_FALSE(md5_from_hex("0x0b20dae8c9b7d7be2a5fb7cc856e8b").has_value());
   CHECK_FALSE(md5_from_hex(std::string("f90b20dae8c9b7d7\0e2a5fb7cc856e8b", 32)).has_value());
 }
+
+TEST_CASE("list_checksum: decimal text hashes as the same numbers given as integers") {
+  list_checksum as_numbers;
+  list_checksum as_text;
+  for (std::uint32_t v : {6u, 41u, 81u, 68u, 68u}) {
+    as_numbers.add(v);
+    as_text.add_decimal(std::to_string(v));
+  }
+  CHECK(to_hex(as_text.finish()) == "f90b20dae8c9b7d7be2a5fb7cc856e8b");
+  CHECK(to_hex(as_numbers.finish()) == "f90b20dae8c9b7d7be2a5fb7cc856e8b");
+}
+
+TEST_CASE("list_checksum: a number longer than the internal buffer is hashed whole") {
+  // python3 -c 'import hashlib; print(hashlib.md5(("[1, " + "9"*10000 + ",
+  // 2]").encode()).hexdigest())'
+  list_checksum sum;
+  sum.add_decimal("1");
+  sum.add_decimal(std::string(10000, '9'));
+  sum.add(2);
+  CHECK(to_hex(sum.finish()) == "0c9b7343d6d834a97c05dc2a44334d4e");
+}

@@ -103,6 +103,28 @@ void list_checksum::add(std::uint32_t value) {
   used_ += static_cast<std::size_t>(result.ptr - begin);
 }
 
+void list_checksum::add_decimal(std::string_view digits) {
+  if (pending_.size() - used_ < 2)
+    flush();
+  if (first_) {
+    pending_[used_++] = '[';
+    first_ = false;
+  } else {
+    pending_[used_++] = ',';
+    pending_[used_++] = ' ';
+  }
+  // Short numbers are gathered like add()'s; a long one goes to MD5 directly, uncopied.
+  if (digits.size() <= pending_.size() - used_) {
+    digits.copy(pending_.data() + used_, digits.size());
+    used_ += digits.size();
+    return;
+  }
+  flush();
+  if (EVP_DigestUpdate(evp_->ctx, digits.data(), digits.size()) != 1) {
+    throw std::runtime_error("MD5 update failed (EVP_DigestUpdate)");
+  }
+}
+
 void list_checksum::flush() {
   if (used_ == 0)
     return;

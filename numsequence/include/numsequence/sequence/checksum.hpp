@@ -39,6 +39,9 @@ class list_checksum {
     for (auto v : values)
       add(v);
   }
+  /// @brief Adds one number given as its decimal text (any size: a Fibonacci number). The
+  /// text is hashed as it is: the caller passes plain digits, as Python's str() writes them.
+  void add_decimal(std::string_view digits);
   /// @brief The digest of everything added; the object is then reset for a new list.
   md5_digest finish();
 
