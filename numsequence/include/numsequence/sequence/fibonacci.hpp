@@ -13,8 +13,9 @@
 namespace numsequence {
 
 /// @brief The default `--max-fibonacci`: the largest n (and the largest range end + 1) the
-/// server accepts. The largest answer, the JSON list of the first 25,000 numbers, is
-/// 65,334,837 bytes: within 64 MiB (67,108,864), which n = 25,337 would still fit.
+/// server accepts. The largest answers, the JSON of the first 25,000 numbers (65,334,837 bytes)
+/// and of the range 0 .. 24,999 (10 bytes more), are within 64 MiB (67,108,864 bytes); the
+/// exact bound is n = 25,337.
 inline constexpr std::uint64_t default_max_fibonacci = 25'000;
 
 /// @brief The largest index any function here computes; a larger one throws
