@@ -23,6 +23,10 @@ inline constexpr std::uint64_t default_max_fibonacci = 25'000;
 /// `--max-fibonacci`, and far below the sizes at which GMP gives up by aborting the process.
 inline constexpr std::uint64_t max_fibonacci_index = 1'000'000'000;
 
+/// @brief Throws std::out_of_range, naming the numbers, unless F(from) .. F(from + count - 1)
+/// all lie within max_fibonacci_index (any from passes with count 0); no overflow for any pair.
+void check_fibonacci_range(std::uint64_t from, std::uint64_t count);
+
 /// @brief F(k) exactly, as decimal text.
 ///
 /// GMP's mpz_fib_ui: fast doubling, O(log k) big multiplications, so F(k) never costs the
