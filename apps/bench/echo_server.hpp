@@ -12,11 +12,14 @@ namespace numsequence::bench {
 /// construction to destruction.
 class echo_server {
  public:
+  /// @brief Listens and starts the thread.
   echo_server();
+  /// @brief Stops accepting, stops the thread and waits for it.
   ~echo_server();
   echo_server(const echo_server&) = delete;
   echo_server& operator=(const echo_server&) = delete;
 
+  /// @brief Where it listens.
   asio::ip::tcp::endpoint endpoint() const { return acceptor_.local_endpoint(); }
 
  private:

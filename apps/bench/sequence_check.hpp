@@ -20,9 +20,13 @@ class sequence_check {
   sequence_check(std::uint32_t n, std::uint32_t batch,
                  std::optional<std::vector<std::uint32_t>> expected);
 
+  /// @brief Batches in the session.
   std::uint32_t total() const noexcept { return total_; }
+  /// @brief Batches not received yet.
   std::uint32_t missing() const noexcept { return missing_; }
+  /// @brief Whether batch k has been received.
   bool has(std::uint32_t k) const { return have_[k]; }
+  /// @brief The session's numbers (zero where a batch is missing).
   const std::vector<std::uint32_t>& numbers() const noexcept { return numbers_; }
 
   /// @brief Checks NUM for batch k; an error text, or empty. Counts the numbers checked

@@ -26,7 +26,9 @@ class wire {
   /// all, up to 1 MiB.
   wire(asio::io_context& io, std::size_t max_frame, std::size_t in_flight);
 
+  /// @brief Connects, with Nagle off (requests are written whole, replies awaited).
   asio::awaitable<std::error_code> connect(const asio::ip::tcp::endpoint& endpoint);
+  /// @brief Writes all of `bytes`; they must stay valid until it completes.
   asio::awaitable<std::error_code> write(std::string_view bytes);
 
   /// @brief One read: appends whatever the socket has (at least one byte) to the buffer.

@@ -45,6 +45,7 @@ struct worker {
 
   /// @brief Waits for a free setup slot (bounded concurrent connects on this thread).
   asio::awaitable<void> acquire_setup_slot();
+  /// @brief Frees the slot and wakes one waiter.
   void release_setup_slot();
 };
 
