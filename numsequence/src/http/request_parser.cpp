@@ -101,8 +101,21 @@ struct request_parser::impl {
 
   static impl& of(http_parser* p) noexcept { return *static_cast<impl*>(p->data); }
 
-  /// Records an error found in a callback; returning the result stops the parser.
-  int fail_in_callback(unsigned s, std::string_view why) {
+  /// Records the first problem a data callback finds; head_complete() refuses the request
+  /// with it. Data callbacks fire wherever the reads happen to end, while the parser's own
+  /// errors fire at the offending byte: acting on a problem at once would make which error
+  /// a client gets depend on how its bytes were split. on_headers_complete fires at a fixed
+  /// byte, and the head is bounded meanwhile by the block limit.
+  int note_problem(unsigned s, std::string_view why) {
+    if (status == 0) {
+      status = s;
+      message.assign(why);
+    }
+    return 0;
+  }
+
+  /// Refuses the request from a notify callback (a fixed byte); stops the parser.
+  int refuse(unsigned s, std::string_view why) {
     status = s;
     message.assign(why);
     return -1;
@@ -179,8 +192,7 @@ const http_parser_settings& request_parser::impl::settings() noexcept {
 int request_parser::impl::start_field() {
   finish_field();
   if (++fields > limits.max_header_fields)
-    return fail_in_callback(
-        431, "more than " + std::to_string(limits.max_header_fields) + " header fields");
+    note_problem(431, "more than " + std::to_string(limits.max_header_fields) + " header fields");
   in_value = false;
   name.clear();
   name_too_long = false;
@@ -190,7 +202,7 @@ int request_parser::impl::start_field() {
 
 int request_parser::impl::field_name_piece(std::string_view piece) {
   if (!std::all_of(piece.begin(), piece.end(), is_token_char))
-    return fail_in_callback(400, "malformed request: invalid character in a header field name");
+    note_problem(400, "malformed request: invalid character in a header field name");
   if (name_too_long || name.size() + piece.size() > longest_known_name) {
     name_too_long = true;
     return 0;
@@ -213,7 +225,7 @@ int request_parser::impl::field_value_piece(std::string_view piece) {
     }
     if (current == field::host) {
       if (host_seen)
-        return fail_in_callback(400, "malformed request: more than one Host header");
+        note_problem(400, "malformed request: more than one Host header");
       host_seen = true;
     }
     if (current == field::transfer_encoding)
@@ -265,30 +277,32 @@ void request_parser::impl::finish_field() {
 
 int request_parser::impl::head_complete() {
   finish_field();
+  if (status != 0)
+    return -1;  // a problem noted by a data callback
   switch (parser.method) {
     case HTTP_GET:
-      request.method = http_method::get;
+      request.method = request_method::get;
       break;
     case HTTP_HEAD:
-      request.method = http_method::head;
+      request.method = request_method::head;
       break;
     case HTTP_CONNECT:
-      return fail_in_callback(405, "CONNECT is not supported: this server is not a proxy");
+      return refuse(405, "CONNECT is not supported: this server is not a proxy");
     default:
-      request.method = http_method::other;
+      request.method = request_method::other;
       break;
   }
   auto target = parse_request_target(request.target);
   if (!target)
-    return fail_in_callback(400, "malformed request: invalid request target");
+    return refuse(400, "malformed request: invalid request target");
   request.path = std::move(target->path);
   request.query = std::move(target->query);
   if (request.version == http_version::http_1_1 && !host_seen)
-    return fail_in_callback(400, "malformed request: HTTP/1.1 requires a Host header");
+    return refuse(400, "malformed request: HTTP/1.1 requires a Host header");
   // http_parser sets content_length to ULLONG_MAX when there is no Content-Length.
   const bool has_length = parser.content_length != ULLONG_MAX && parser.content_length > 0;
   if (transfer_encoding_seen || has_length)
-    return fail_in_callback(413, "request bodies are not accepted");
+    return refuse(413, "request bodies are not accepted");
   request.keep_alive = http_should_keep_alive(&parser) != 0;
   request.upgrade = parser.upgrade != 0;
   return 0;
@@ -310,6 +324,8 @@ void request_parser::impl::begin_next() {
   value.clear();
   host_seen = false;
   transfer_encoding_seen = false;
+  status = 0;
+  message.clear();
 }
 
 // The bytes of `rest` that the request-line phase may feed: up to and including the line's

@@ -255,7 +255,7 @@ void set_body_type(route_result& r, endpoint e, const http_request& request) {
 }
 
 route_result& route_stream(route_result& r, const http_request& request) {
-  if (request.method == http_method::get && request.upgrade &&
+  if (request.method == request_method::get && request.upgrade &&
       list_has_token(request.upgrade_protocols, "websocket")) {
     r.kind = route_kind::websocket;
     return r;
@@ -320,7 +320,7 @@ std::string fibonacci_key(const fibonacci_query& q) {
 
 route_result route(const http_request& request, const route_limits& limits) {
   route_result r;
-  r.head = request.method == http_method::head;
+  r.head = request.method == request_method::head;
   const std::uint64_t max = std::min(limits.max_fibonacci, max_fibonacci_index + 1);
   const matched m = match_path(request.path);
   if (m.where == endpoint::unknown) {
@@ -328,7 +328,7 @@ route_result route(const http_request& request, const route_limits& limits) {
     return fail(r, 404, "no such resource: " + quote(request.path));
   }
   set_body_type(r, m.where, request);
-  if (request.method == http_method::other) {
+  if (request.method == request_method::other) {
     r.allow_get_head = true;
     return fail(r, 405, "method not allowed: use GET or HEAD");
   }

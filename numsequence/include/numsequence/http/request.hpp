@@ -6,8 +6,9 @@
 namespace numsequence {
 
 /// @brief The request methods the routes tell apart; every other method is `other`
-/// (answered 405 on a known path).
-enum class http_method { get, head, other };
+/// (answered 405 on a known path). Not named http_method: http_parser.h declares a global
+/// enum of that name.
+enum class request_method { get, head, other };
 
 /// @brief The HTTP versions served. Any other version is refused with 505 before a
 /// request is handed out.
@@ -21,7 +22,7 @@ enum class http_version { http_1_0, http_1_1 };
 /// once. An absent header is an empty string. Leading and trailing whitespace of a value is
 /// removed.
 struct http_request {
-  http_method method = http_method::get;
+  request_method method = request_method::get;
   http_version version = http_version::http_1_1;
   /// http_should_keep_alive(): HTTP/1.1 unless `Connection: close`, HTTP/1.0 only with
   /// `Connection: keep-alive`. False after a request the connection cannot go on from.
