@@ -206,12 +206,13 @@ void check_response(std::string_view wire, bool head_request, unsigned status,
 void check_answer(const http_request& req, const route_result& r, const std::string& body,
                   bool streamed) {
   response_head h = answer_head(r, req, "Sun, 06 Nov 1994 08:49:37 GMT");
-  require(h.status == 200 || h.status == 304, "an answer is 200 or 304");
+  require(h.status == r.status || (h.status == 304 && r.status == 200),
+          "an answer has its route's status, or 304");
   if (!streamed)
     h.content_length = body.size();
   std::string wire;
   const head_written w = append_response_head(wire, h);
-  const bool has_body = h.status == 200 && !r.head;
+  const bool has_body = h.status != 304 && !r.head;
   require(has_body == (w.framing != body_framing::none), "a body exactly when one is due");
   if (w.framing == body_framing::chunked) {
     append_chunk(wire, body);
@@ -295,7 +296,7 @@ void check_route(const http_request& req, const route_limits& limits, bool strea
     const auto [it, fresh] = bodies.emplace(r.canonical_key, body);
     require(fresh || it->second == body, "equal keys render equal bodies");
     check_answer(req, r, body, streamed);
-  } else if (r.kind == route_kind::page && s == 200) {
+  } else if (r.kind == route_kind::page) {
     check_answer(req, r, "<!doctype html>", streamed);
   }
 }

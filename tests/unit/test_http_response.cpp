@@ -181,6 +181,15 @@ TEST_CASE("http_response: answer_head for text, HEAD, HTTP/1.0 and the page") {
   CHECK(p.type == content_type::html);
   CHECK(p.etag.empty());
   CHECK(p.cache == cache_policy::revalidate);
+
+  // The page's 400 is rendered by the page too: its head says 400 and is not kept.
+  const http_request bad =
+      request_for("GET /?num=x HTTP/1.1\r\nHost: a\r\nIf-None-Match: *\r\n\r\n");
+  const response_head b = answer_head(route(bad, {}), bad, date);
+  CHECK(b.status == 400);
+  CHECK(b.type == content_type::html);
+  CHECK(b.etag.empty());
+  CHECK(b.cache == cache_policy::no_store);
 }
 
 TEST_CASE("http_response: route errors, whole, by body type") {

@@ -185,7 +185,7 @@ content_type content_type_for(body_type body) noexcept {
 response_head answer_head(const route_result& route, const http_request& request,
                           std::string_view date) {
   response_head h;
-  h.status = 200;
+  h.status = route.status;
   h.version = request.version;
   h.keep_alive = request.keep_alive;
   h.head_request = route.head;
@@ -194,7 +194,8 @@ response_head answer_head(const route_result& route, const http_request& request
   h.content_length = std::nullopt;
   h.cache = route.cache;
   h.vary_accept = route.vary_accept;
-  if (route.cache == cache_policy::immutable && !route.canonical_key.empty()) {
+  if (route.status == 200 && route.cache == cache_policy::immutable &&
+      !route.canonical_key.empty()) {
     h.etag = etag_for(route.canonical_key);
     if (!request.if_none_match.empty() && if_none_match_matches(request.if_none_match, h.etag))
       h.status = 304;

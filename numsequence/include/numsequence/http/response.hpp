@@ -84,10 +84,10 @@ std::string etag_for(std::string_view canonical_key);
 /// @brief The Content-Type of a body type (page is HTML).
 content_type content_type_for(body_type body) noexcept;
 
-/// @brief The head for a route's 200 answer (route_kind::fibonacci or page), or the 304 when
-/// the request's If-None-Match matches the answer's ETag (immutable answers only). The
-/// caller sets content_length when it knows the size (a cached body); otherwise the body is
-/// streamed.
+/// @brief The head for an answer the server renders: route_kind::fibonacci (200), or the
+/// page (200, or 400 showing the message). A 200 immutable answer gets its strong ETag, and a
+/// 304 instead when the request's If-None-Match matches it. The caller sets content_length
+/// when it knows the size (a cached body); otherwise the body is streamed.
 response_head answer_head(const route_result& route, const http_request& request,
                           std::string_view date);
 
