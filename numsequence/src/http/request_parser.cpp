@@ -106,12 +106,11 @@ struct request_parser::impl {
   /// errors fire at the offending byte: acting on a problem at once would make which error
   /// a client gets depend on how its bytes were split. on_headers_complete fires at a fixed
   /// byte, and the head is bounded meanwhile by the block limit.
-  int note_problem(unsigned s, std::string_view why) {
+  void note_problem(unsigned s, std::string_view why) {
     if (status == 0) {
       status = s;
       message.assign(why);
     }
-    return 0;
   }
 
   /// Refuses the request from a notify callback (a fixed byte); stops the parser.
@@ -129,9 +128,9 @@ struct request_parser::impl {
   bool version_supported() const noexcept;
 
   void finish_field();
-  int start_field();
-  int field_name_piece(std::string_view piece);
-  int field_value_piece(std::string_view piece);
+  void start_field();
+  void field_name_piece(std::string_view piece);
+  void field_value_piece(std::string_view piece);
   int head_complete();
   std::string* destination() noexcept;
 
@@ -153,15 +152,15 @@ int request_parser::impl::on_url(http_parser* p, const char* at, std::size_t len
 
 int request_parser::impl::on_header_field(http_parser* p, const char* at, std::size_t length) {
   impl& s = of(p);
-  if (s.in_value || s.fields == 0) {
-    if (const int rc = s.start_field(); rc != 0)
-      return rc;
-  }
-  return s.field_name_piece({at, length});
+  if (s.in_value || s.fields == 0)
+    s.start_field();
+  s.field_name_piece({at, length});
+  return 0;
 }
 
 int request_parser::impl::on_header_value(http_parser* p, const char* at, std::size_t length) {
-  return of(p).field_value_piece({at, length});
+  of(p).field_value_piece({at, length});
+  return 0;
 }
 
 int request_parser::impl::on_headers_complete(http_parser* p) {
@@ -189,7 +188,7 @@ const http_parser_settings& request_parser::impl::settings() noexcept {
   return table;
 }
 
-int request_parser::impl::start_field() {
+void request_parser::impl::start_field() {
   finish_field();
   if (++fields > limits.max_header_fields)
     note_problem(431, "more than " + std::to_string(limits.max_header_fields) + " header fields");
@@ -197,22 +196,20 @@ int request_parser::impl::start_field() {
   name.clear();
   name_too_long = false;
   current = field::other;
-  return 0;
 }
 
-int request_parser::impl::field_name_piece(std::string_view piece) {
+void request_parser::impl::field_name_piece(std::string_view piece) {
   if (!std::all_of(piece.begin(), piece.end(), is_token_char))
     note_problem(400, "malformed request: invalid character in a header field name");
   if (name_too_long || name.size() + piece.size() > longest_known_name) {
     name_too_long = true;
-    return 0;
+    return;
   }
   for (char c : piece)
     name += lower(c);
-  return 0;
 }
 
-int request_parser::impl::field_value_piece(std::string_view piece) {
+void request_parser::impl::field_value_piece(std::string_view piece) {
   if (!in_value) {
     in_value = true;
     value.clear();
@@ -234,7 +231,6 @@ int request_parser::impl::field_value_piece(std::string_view piece) {
   // Bounded: the header block is cut at limits.max_header_block.
   if (destination() != nullptr)
     value.append(piece);
-  return 0;
 }
 
 std::string* request_parser::impl::destination() noexcept {

@@ -104,8 +104,8 @@ struct route_result {
   bool upgrade_websocket = false;
 };
 
-/// @brief Decides the answer to `request`. Never throws for any request the parser hands
-/// out (std::bad_alloc aside).
+/// @brief Decides the answer to `request`. Pure (no state, thread-safe). Never throws for any
+/// request the parser hands out (std::bad_alloc aside).
 route_result route(const http_request& request, const route_limits& limits);
 
 /// @brief The canonical key of a Fibonacci answer:
