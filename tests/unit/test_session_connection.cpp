@@ -44,14 +44,15 @@ session_policy policy(std::uint32_t numbers_per_piece = 4096) {
 /// Carries out steps as the I/O side does, with a store that accepts everything, until the
 /// connection wants to read or close. Records every write and pause.
 struct driver {
+  session_connection_config cfg;  // outlives the connection, as a server's does
   session_connection c;
   std::vector<std::string> writes;
   int pauses = 0;
   std::vector<action> store_calls;
   std::chrono::steady_clock::time_point now = t0;
 
-  explicit driver(session_connection_config cfg = config(), session_policy p = policy())
-      : c(cfg, std::move(p), 7, t0) {
+  explicit driver(session_connection_config config_ = config(), session_policy p = policy())
+      : cfg(config_), c(cfg, std::move(p), 7, t0) {
     c.lifetime().ready(t0);
   }
 

@@ -12,6 +12,14 @@ std::span<char> read_scratch() noexcept {
   return scratch;
 }
 
+std::error_code read_into_scratch(asio::ip::tcp::socket& socket, std::string_view& bytes) {
+  const std::span<char> scratch = read_scratch();
+  std::error_code ec;
+  const std::size_t n = socket.read_some(asio::buffer(scratch.data(), scratch.size()), ec);
+  bytes = std::string_view(scratch.data(), ec ? 0 : n);
+  return ec;
+}
+
 std::size_t write_now(connection_stream& stream, std::string_view bytes, std::error_code& ec) {
   ec = {};
   if (stream.is_tls() || bytes.empty())

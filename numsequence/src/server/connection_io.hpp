@@ -27,29 +27,10 @@ inline constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_await
 /// resume on another thread (shared io_context), and must look the address up again each time.
 std::span<char> read_scratch() noexcept;
 
-/// Reads what a plain TCP socket (non-blocking) has, into read_scratch(); when it has nothing,
-/// calls `before_wait()` (the connection gives back memory it does not need while waiting) and
-/// waits until it has. `bytes` views the scratch buffer until the next suspension.
-template <class BeforeWait>
-asio::awaitable<std::error_code> read_into_scratch(asio::ip::tcp::socket& socket,
-                                                   std::string_view& bytes,
-                                                   BeforeWait before_wait) {
-  for (;;) {
-    const std::span<char> scratch = read_scratch();
-    std::error_code ec;
-    const std::size_t n = socket.read_some(asio::buffer(scratch.data(), scratch.size()), ec);
-    if (!ec) {
-      bytes = std::string_view(scratch.data(), n);
-      co_return ec;
-    }
-    if (ec != asio::error::would_block && ec != asio::error::try_again)
-      co_return ec;
-    before_wait();
-    auto [wait_ec] = co_await socket.async_wait(asio::ip::tcp::socket::wait_read, use_nothrow);
-    if (wait_ec)
-      co_return wait_ec;
-  }
-}
+/// Reads what a plain TCP socket (non-blocking) has into read_scratch(), without waiting:
+/// would_block when it has nothing. `bytes` views the scratch buffer until the caller next
+/// suspends.
+std::error_code read_into_scratch(asio::ip::tcp::socket& socket, std::string_view& bytes);
 
 /// Writes at once what a plain TCP socket (non-blocking) takes of `bytes`; returns how much.
 /// A reply that fits the socket buffer (nearly always) so costs one send, without an
@@ -67,6 +48,9 @@ asio::awaitable<std::error_code> write_rest(connection_stream& stream, std::stri
 /// close_now() and deadline_passed(timer) (for its log).
 template <class Connection>
 void watch(const std::shared_ptr<Connection>& c) {
+  // No timer runs (none is configured): none can start later either, so nothing to wait for.
+  if (c->lifetime().deadline() == connection_lifetime::time_point::max())
+    return;
   c->watchdog().expires_at(c->lifetime().deadline());
   c->watchdog().async_wait([c](std::error_code) {
     if (c->lifetime().closed())

@@ -109,7 +109,7 @@ asio::awaitable<void> server::impl::accept_loop() {
     }
     auto c = std::make_shared<detail::tcp_connection>(self, std::move(socket));
     connection_started(c.get());
-    asio::co_spawn(executor, detail::tcp_connection::run(std::move(c)), asio::detached);
+    detail::tcp_connection::start(std::move(c));
   }
 }
 

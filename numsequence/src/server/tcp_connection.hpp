@@ -20,7 +20,8 @@ class tcp_connection final : public connection_base {
  public:
   tcp_connection(std::shared_ptr<server::impl> srv, asio::ip::tcp::socket socket);
 
-  static asio::awaitable<void> run(std::shared_ptr<tcp_connection> self);
+  /// Serves the connection until it ends, then parks its session and leaves the server.
+  static void start(std::shared_ptr<tcp_connection> self);
 
   void close_soon(std::string_view why) override;
   void abort() override { close_now(); }
@@ -36,9 +37,12 @@ class tcp_connection final : public connection_base {
   std::shared_ptr<tcp_connection> self() {
     return std::static_pointer_cast<tcp_connection>(shared_from_this());
   }
+  static asio::awaitable<void> finish(std::shared_ptr<tcp_connection> self);
   asio::awaitable<bool> handshake();
   asio::awaitable<void> serve();
-  asio::awaitable<bool> read();
+  enum class read_outcome : std::uint8_t { bytes, nothing_yet, ended, tls };
+  read_outcome read_now();
+  asio::awaitable<bool> read_tls();
   asio::awaitable<bool> write();
   asio::awaitable<void> pause();
   asio::awaitable<void> store_step();

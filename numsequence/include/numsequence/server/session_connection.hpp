@@ -107,7 +107,7 @@ class session_connection {
   step wait_for_bytes(clock::time_point now);
   step write_step(clock::time_point now);
 
-  session_connection_config config_;
+  const session_connection_config& config_;  // the server's, shared by its connections
   framed_reader reader_;
   connection_rules rules_;
   connection_lifetime lifetime_;
