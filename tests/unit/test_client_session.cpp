@@ -109,6 +109,27 @@ void check_hello_lost(fixture& f, const std::string& hello, const std::string& e
 
 }  // namespace
 
+TEST_CASE("client_session: the header's example") {
+  client_state state = client_state::fresh(golden_id, 1000, 5);  // 200 batches
+  client_options options;                                        // a window of 64
+  client_session session(state, options, client_session::origin::new_session);
+  std::string out;
+  auto a = session.on_connected(out);
+  CHECK(a == action::send);
+  std::string expected = "INIT," + golden_text + ",1000,5;";
+  for (int k = 0; k < 64; ++k)
+    expected += "RECV," + std::to_string(k) + ";";
+  CHECK(out == expected);
+  out.clear();
+  a = session.on_frame("ACK", out);
+  CHECK(a == action::save_then_send);
+  CHECK(out.empty());
+  out.clear();
+  a = session.on_frame("NUM,6:41:81:68:68", out);
+  CHECK(a == action::send);
+  CHECK(out.empty());  // 63 in flight: more than half the window
+}
+
 TEST_CASE("client_session: a new session sends INIT and the window's first RECVs in one write") {
   struct row {
     unsigned window;

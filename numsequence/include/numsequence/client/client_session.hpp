@@ -36,7 +36,10 @@ namespace numsequence {
 /// auto a = session.on_connected(out);        // out: "INIT,…;RECV,0;RECV,1;…"
 /// // write out, read a frame:
 /// out.clear();
-/// a = session.on_frame("ACK", out);          // action::send, out empty: read on
+/// a = session.on_frame("ACK", out);          // action::save_then_send: acknowledged
+/// // save the state file, write out (empty: no refill is due yet), read a frame:
+/// out.clear();
+/// a = session.on_frame("NUM,6:41:81:68:68", out);  // action::send, maybe more RECVs
 /// @endcode
 ///
 /// Lifetime: `state` and `options` must outlive the session, which writes `state` as
@@ -74,6 +77,8 @@ class client_session {
     std::string error;
   };
 
+  /// @brief A session over `state` (fresh, or loaded from a state file), using the pipeline
+  /// window and the transcript and progress callbacks of `options`.
   client_session(client_state& state, const client_options& options, origin from);
 
   /// @brief A connection is open: appends the hello and, with a pipeline window over 1,
@@ -82,7 +87,8 @@ class client_session {
   /// @brief A frame (without its `;`) read from the server: writes `Received: <frame>;` to
   /// the transcript, parses it, and goes on as on_message() or on_frame_error().
   action on_frame(std::string_view frame, std::string& out);
-  /// @brief A message from the server.
+  /// @brief A message from the server. Outside an attempt (before on_connected(), or after
+  /// an event answered action::done) nothing was asked: it is ignored, answering done.
   action on_message(const server_message& message, std::string& out);
   /// @brief The server's bytes are not a message (too long, unreadable): the attempt is lost.
   action on_frame_error(std::error_code error);
