@@ -137,12 +137,13 @@ std::string format_state(const client_state& state) {
   return out;
 }
 
-client_state parse_state(std::string_view text) {
-  line_reader in(text);
+namespace {
+
+/// The lines before the batches: magic, id, n, batch size, acknowledged, server checksum.
+client_state parse_header(line_reader& in) {
   if (in.next() != magic) {
     in.fail("not a numsequence client state file (or a version this client does not read)");
   }
-  client_state s;
   const auto id = client_id::parse(in.field("id"));
   if (!id)
     in.fail("invalid client id");
@@ -153,7 +154,7 @@ client_state parse_state(std::string_view text) {
   if (!parse_decimal(in.field("batch-size"), batch) || batch == 0 || batch > max_batch) {
     in.fail("invalid batch size");
   }
-  s = client_state::fresh(*id, n, batch);
+  client_state s = client_state::fresh(*id, n, batch);
   const auto ack = in.field("acknowledged");
   if (ack != "0" && ack != "1")
     in.fail("acknowledged must be 0 or 1");
@@ -164,7 +165,41 @@ client_state parse_state(std::string_view text) {
     if (!s.server_checksum)
       in.fail("invalid server checksum");
   }
+  return s;
+}
 
+/// `<k> <a>:<b>:…` (a data line after its key): stores batch k into `s`.
+void parse_batch(line_reader& in, std::string_view rest, client_state& s) {
+  const auto space = rest.find(' ');
+  std::uint32_t k = 0;
+  if (space == std::string_view::npos || !parse_decimal(rest.substr(0, space), k) ||
+      k >= s.batch_count()) {
+    in.fail("invalid batch index");
+  }
+  if (s.have[k])
+    in.fail("batch " + std::to_string(k) + " appears twice");
+  auto numbers = rest.substr(space + 1);
+  const std::uint32_t begin = s.batch_begin(k);
+  const std::uint32_t count = s.batch_size(k);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const auto colon = numbers.find(':');
+    const auto item = numbers.substr(0, colon);
+    if (!parse_decimal(item, s.numbers[begin + i]))
+      in.fail("invalid number in batch");
+    if ((colon == std::string_view::npos) != (i + 1 == count)) {
+      in.fail("batch " + std::to_string(k) + " does not hold " + std::to_string(count) +
+              " numbers");
+    }
+    numbers = colon == std::string_view::npos ? std::string_view{} : numbers.substr(colon + 1);
+  }
+  s.have[k] = true;
+}
+
+}  // namespace
+
+client_state parse_state(std::string_view text) {
+  line_reader in(text);
+  client_state s = parse_header(in);
   for (;;) {
     const std::size_t line_start = in.offset();
     const auto line = in.next();
@@ -181,30 +216,7 @@ client_state parse_state(std::string_view text) {
     }
     if (!line.starts_with("data "))
       in.fail("expected 'data <k> <numbers>' or 'digest <md5>'");
-    const auto rest = line.substr(5);
-    const auto space = rest.find(' ');
-    std::uint32_t k = 0;
-    if (space == std::string_view::npos || !parse_decimal(rest.substr(0, space), k) ||
-        k >= s.batch_count()) {
-      in.fail("invalid batch index");
-    }
-    if (s.have[k])
-      in.fail("batch " + std::to_string(k) + " appears twice");
-    auto numbers = rest.substr(space + 1);
-    const std::uint32_t begin = s.batch_begin(k);
-    const std::uint32_t count = s.batch_size(k);
-    for (std::uint32_t i = 0; i < count; ++i) {
-      const auto colon = numbers.find(':');
-      const auto item = numbers.substr(0, colon);
-      if (!parse_decimal(item, s.numbers[begin + i]))
-        in.fail("invalid number in batch");
-      if ((colon == std::string_view::npos) != (i + 1 == count)) {
-        in.fail("batch " + std::to_string(k) + " does not hold " + std::to_string(count) +
-                " numbers");
-      }
-      numbers = colon == std::string_view::npos ? std::string_view{} : numbers.substr(colon + 1);
-    }
-    s.have[k] = true;
+    parse_batch(in, line.substr(5), s);
   }
 }
 
