@@ -77,6 +77,9 @@ struct server_runtime::impl {
   std::unique_ptr<memory_session_store> memory_store;
   std::shared_ptr<connection_registry> registry = make_connection_registry();
   std::once_flag stopping;
+  // Set up before the constructor returns, so before anyone can learn the server is ready:
+  // a SIGTERM right after the "listening on" line must stop the server, not kill it.
+  std::unique_ptr<asio::signal_set> signals;
 
   explicit impl(runtime_options o) : options(std::move(o)) {
     const bool shared = options.shared_io_context;
@@ -99,6 +102,13 @@ struct server_runtime::impl {
       w->srv = std::make_unique<server>(w->io, config, store, registry);
       config.port = w->srv->local_endpoint().port();  // port 0: the others join the one picked
     }
+    signals = std::make_unique<asio::signal_set>(workers[0]->io, SIGINT, SIGTERM);
+    signals->async_wait([this](std::error_code ec, int signal_number) {
+      if (ec)
+        return;
+      log(log_level::info, "signal ", signal_number, ": stopping");
+      stop();
+    });
   }
 
   void stop() {
@@ -109,13 +119,6 @@ struct server_runtime::impl {
   }
 
   void run() {
-    asio::signal_set signals(workers[0]->io, SIGINT, SIGTERM);
-    signals.async_wait([this](std::error_code ec, int signal_number) {
-      if (ec)
-        return;
-      log(log_level::info, "signal ", signal_number, ": stopping");
-      stop();
-    });
     for (auto& w : workers)
       w->srv->start();
     log(log_level::info, describe(options, workers[0]->srv->local_endpoint()));
@@ -128,7 +131,7 @@ struct server_runtime::impl {
     workers[0]->io.run();
     for (auto& t : threads)
       t.join();
-    signals.cancel();
+    signals->cancel();
     log(log_level::info, "stopped");
   }
 };

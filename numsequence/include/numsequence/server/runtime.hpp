@@ -34,7 +34,9 @@ struct runtime_options {
 /// serialized_store. A stop lets connections park their sessions before Redis is closed.
 class server_runtime {
  public:
-  /// @brief Binds the listeners. @throws std::system_error if an address cannot be bound.
+  /// @brief Binds the listeners and takes over SIGINT and SIGTERM (a signal from now on
+  /// stops the server cleanly once run() runs). @throws std::system_error if an address
+  /// cannot be bound.
   explicit server_runtime(runtime_options options);
   ~server_runtime();
   server_runtime(const server_runtime&) = delete;
