@@ -250,44 +250,68 @@ TEST_CASE("log: every byte in a message and a field gives one logfmt line of the
   CHECK(split_logfmt(line) == expected);
 }
 
-TEST_CASE("log: logfmt quotes a value with a space, =, quote, backslash or control byte") {
-  const std::vector<std::pair<std::string, std::string>> rows = {
-      {"plain", "plain"},
-      {"a b", "\"a b\""},
-      {"a=b", "\"a=b\""},
-      {"say \"hi\"", "\"say \\\"hi\\\"\""},
-      {"C:\\dir", "\"C:\\\\dir\""},
-      {"tab\there", "\"tab\\there\""},
-      {"line\nbreak", "\"line\\nbreak\""},
-      {std::string("nul\0x", 5), "\"nul\\u0000x\""},
-      {"del\x7f", "\"del\x7f\""},
+TEST_CASE("log: logfmt quotes a value with a space, =, quote, backslash, control or bad byte") {
+  struct row {
+    std::string value;
+    std::string written;
+    std::string decoded;  // what a logfmt decoder reads back
   };
-  for (const auto& [value, written] : rows) {
-    CAPTURE(written);
+  const std::vector<row> rows = {
+      {"plain", "plain", "plain"},
+      {"caf\xc3\xa9", "caf\xc3\xa9", "caf\xc3\xa9"},  // valid UTF-8 goes bare
+      {"a b", "\"a b\"", "a b"},
+      {"a=b", "\"a=b\"", "a=b"},
+      {"say \"hi\"", "\"say \\\"hi\\\"\"", "say \"hi\""},
+      {"C:\\dir", "\"C:\\\\dir\"", "C:\\dir"},
+      {"tab\there", "\"tab\\there\"", "tab\there"},
+      {"line\nbreak", "\"line\\nbreak\"", "line\nbreak"},
+      {std::string("nul\0x", 5), "\"nul\\u0000x\"", std::string("nul\0x", 5)},
+      {"del\x7f", "\"del\\u007f\"", "del\x7f"},
+      {"c1\xc2\x9b", "\"c1\\u009b\"", "c1\xc2\x9b"},
+      // Python: b'\xff' and b'\xf0\x9f\x98' both decode ('replace') to one U+FFFD.
+      {"\xff", "\"\xef\xbf\xbd\"", "\xef\xbf\xbd"},
+      {"cut\xf0\x9f\x98", "\"cut\xef\xbf\xbd\"", "cut\xef\xbf\xbd"},
+  };
+  for (const auto& r : rows) {
+    CAPTURE(r.written);
     captured_log c(log_format::logfmt);
-    c.log.log(log_level::info, "m", log_field("v", value));
-    CHECK(c.lines.at(0) == "ts=2026-11-29T19:41:58.123Z level=info msg=m v=" + written + "\n");
-    CHECK(split_logfmt(c.lines[0]).back().second == value);
+    c.log.log(log_level::info, "m", log_field("v", r.value));
+    CHECK(c.lines.at(0) == "ts=2026-11-29T19:41:58.123Z level=info msg=m v=" + r.written + "\n");
+    CHECK(split_logfmt(c.lines[0]).back().second == r.decoded);
   }
 }
 
-TEST_CASE("log: the text format shows bytes outside printable ASCII as hex escapes") {
+TEST_CASE("log: the text format escapes control bytes and replaces invalid UTF-8") {
   captured_log c(log_format::text);
   c.log.log(log_level::warning, all_bytes());
-  // ''.join(chr(c) if 0x20 <= c < 0x7f else '\\x%02x' % c for c in range(256)), from Python.
-  const std::string expected =
-      "\\x00\\x01\\x02\\x03\\x04\\x05\\x06\\x07\\x08\\x09\\x0a\\x0b\\x0c\\x0d\\x0e\\x0f\\x10\\x"
-      "11\\x12\\x13\\x14\\x15\\x16\\x17\\x18\\x19\\x1a\\x1b\\x1c\\x1d\\x1e\\x1f !\"#$%&'()*+,-."
-      "/0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~\\x7f\\"
-      "x80\\x81\\x82\\x83\\x84\\x85\\x86\\x87\\x88\\x89\\x8a\\x8b\\x8c\\x8d\\x8e\\x8f\\x90\\x91"
-      "\\x92\\x93\\x94\\x95\\x96\\x97\\x98\\x99\\x9a\\x9b\\x9c\\x9d\\x9e\\x9f\\xa0\\xa1\\xa2\\x"
-      "a3\\xa4\\xa5\\xa6\\xa7\\xa8\\xa9\\xaa\\xab\\xac\\xad\\xae\\xaf\\xb0\\xb1\\xb2\\xb3\\xb4"
-      "\\xb5\\xb6\\xb7\\xb8\\xb9\\xba\\xbb\\xbc\\xbd\\xbe\\xbf\\xc0\\xc1\\xc2\\xc3\\xc4\\xc5\\x"
-      "c6\\xc7\\xc8\\xc9\\xca\\xcb\\xcc\\xcd\\xce\\xcf\\xd0\\xd1\\xd2\\xd3\\xd4\\xd5\\xd6\\xd7"
-      "\\xd8\\xd9\\xda\\xdb\\xdc\\xdd\\xde\\xdf\\xe0\\xe1\\xe2\\xe3\\xe4\\xe5\\xe6\\xe7\\xe8\\x"
-      "e9\\xea\\xeb\\xec\\xed\\xee\\xef\\xf0\\xf1\\xf2\\xf3\\xf4\\xf5\\xf6\\xf7\\xf8\\xf9\\xfa"
-      "\\xfb\\xfc\\xfd\\xfe\\xff";
+  // From Python: json.dumps(bytes(range(256)).decode('utf-8', 'replace'),
+  // ensure_ascii=False)[1:-1] with the escaped quote and backslash unescaped and DEL written
+  // \u007f: the ASCII part, then 128 U+FFFD.
+  std::string expected =
+      "\\u0000\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\b\\t\\n\\u000b\\f\\r\\u000e\\u"
+      "000f\\u0010\\u0011\\u0012\\u0013\\u0014\\u0015\\u0016\\u0017\\u0018\\u0019\\u001a\\u001b"
+      "\\u001c\\u001d\\u001e\\u001f !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+      "[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~\\u007f";
+  for (int i = 0; i < 128; ++i)
+    expected += "\xef\xbf\xbd";
   CHECK(c.lines.at(0) == "2026-11-29T19:41:58.123Z warning: " + expected + "\n");
+}
+
+TEST_CASE("log: the text format keeps UTF-8, quotes and backslashes, and escapes controls") {
+  const std::vector<std::pair<std::string, std::string>> rows = {
+      {"session 123e4567\xe2\x80\xa6 continued", "session 123e4567\xe2\x80\xa6 continued"},
+      {"say \"hi\" C:\\dir", "say \"hi\" C:\\dir"},
+      {"red \x1b[31m bell \x07", "red \\u001b[31m bell \\u0007"},
+      {"two\nlines\r\n", "two\\nlines\\r\\n"},
+      {"c1 \xc2\x9b", "c1 \\u009b"},
+      {"bad \xff\xfe", "bad \xef\xbf\xbd\xef\xbf\xbd"},
+  };
+  for (const auto& [message, shown] : rows) {
+    CAPTURE(shown);
+    captured_log c(log_format::text);
+    c.log.log(log_level::info, message);
+    CHECK(c.lines.at(0) == "2026-11-29T19:41:58.123Z info: " + shown + "\n");
+  }
 }
 
 TEST_CASE("log: valid UTF-8 passes through logfmt and json unchanged") {
@@ -299,6 +323,9 @@ TEST_CASE("log: valid UTF-8 passes through logfmt and json unchanged") {
         "ts=2026-11-29T19:41:58.123Z level=info msg=\"" + text + "\" v=\"" + text + "\"\n");
   CHECK(json.lines.at(0) == "{\"ts\":\"2026-11-29T19:41:58.123Z\",\"level\":\"info\",\"msg\":\"" +
                                 text + "\",\"v\":\"" + text + "\"}\n");
+  // Without a space it needs no quotes in logfmt.
+  logfmt.log.log(log_level::info, "m", log_field("v", "\xe2\x82\xac"));
+  CHECK(logfmt.lines.at(1) == "ts=2026-11-29T19:41:58.123Z level=info msg=m v=\xe2\x82\xac\n");
 }
 
 TEST_CASE("log: lines below the level are not written, and off writes nothing") {

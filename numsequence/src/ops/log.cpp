@@ -1,5 +1,6 @@
 #include "numsequence/ops/log.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -59,47 +60,66 @@ bool is_printable_ascii(char c) noexcept {
   return c > ' ' && c < '\x7f';
 }
 
-void append_hex_escape(std::string& out, char c) {
-  constexpr std::string_view digits = "0123456789abcdef";
-  const auto byte = static_cast<unsigned char>(c);
-  out += "\\x";
-  out += digits[byte >> 4];
-  out += digits[byte & 0xf];
-}
-
-/// The text format is for people and terminals: bytes outside printable ASCII show as \xNN.
-void append_text_message(std::string& out, std::string_view message) {
-  for (const char c : message) {
-    if (is_printable_ascii(c) || c == ' ') {
-      out += c;
-    } else {
-      append_hex_escape(out, c);
-    }
-  }
-}
-
 /// A JSON string literal, quotes included. nlohmann's serializer escapes `"`, `\` and the
-/// control bytes, and replaces invalid UTF-8 by U+FFFD: any input gives valid JSON.
+/// control bytes, and replaces invalid UTF-8 by U+FFFD: any input gives valid JSON. DEL and
+/// the C1 controls (U+0080-U+009F), which JSON lets through, are escaped as well, so that
+/// no byte of a line can drive a terminal.
 void append_json_string(std::string& out, std::string_view text) {
-  out += nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-/// logfmt (as go-logfmt writes it): a value goes bare unless it is empty or has a space,
-/// `=`, `"`, `\`, a control byte or a non-ASCII byte; then it is quoted and escaped as a
-/// JSON string, which is the escaping logfmt decoders undo.
-void append_logfmt_value(std::string& out, std::string_view value) {
-  bool bare = !value.empty();
-  for (const char c : value) {
-    if (!is_printable_ascii(c) || c == '=' || c == '"' || c == '\\') {
-      bare = false;
-      break;
+  const std::string dumped =
+      nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  constexpr std::string_view digits = "0123456789abcdef";
+  for (std::size_t i = 0; i < dumped.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(dumped[i]);
+    // The text is valid UTF-8 now: 0xc2 is a lead byte, and 0xc2 0x80-0x9f is U+0080-U+009F.
+    const bool c1 = byte == 0xc2 && i + 1 < dumped.size() &&
+                    (static_cast<unsigned char>(dumped[i + 1]) & 0xe0) == 0x80;
+    if (byte == 0x7f || c1) {
+      const auto code = c1 ? static_cast<unsigned char>(dumped[++i]) : byte;
+      out += "\\u00";
+      out += digits[code >> 4];
+      out += digits[code & 0xf];
+    } else {
+      out += dumped[i];
     }
   }
-  if (bare) {
-    out += value;
-  } else {
-    append_json_string(out, value);
+}
+
+/// The text format is for people: the message as a JSON string would carry it (control
+/// bytes escaped, invalid UTF-8 replaced) but without the quotes, and with `"` and `\` as
+/// they are.
+void append_text_message(std::string& out, std::string_view message) {
+  const bool plain = std::all_of(message.begin(), message.end(),
+                                 [](char c) { return is_printable_ascii(c) || c == ' '; });
+  if (plain) {
+    out += message;
+    return;
   }
+  std::string escaped;
+  append_json_string(escaped, message);
+  for (std::size_t i = 1; i + 1 < escaped.size(); ++i) {
+    if (escaped[i] == '\\' && (escaped[i + 1] == '"' || escaped[i + 1] == '\\'))
+      ++i;
+    out += escaped[i];
+  }
+}
+
+/// logfmt (as go-logfmt writes it): a value goes bare unless it is empty, has a space, `=`,
+/// `"`, `\`, a control byte or invalid UTF-8; then it is quoted and escaped as a JSON string,
+/// which is the escaping logfmt decoders undo.
+void append_logfmt_value(std::string& out, std::string_view value) {
+  const bool ascii_bare = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
+    return is_printable_ascii(c) && c != '=' && c != '"' && c != '\\';
+  });
+  if (ascii_bare) {
+    out += value;
+    return;
+  }
+  std::string quoted;
+  append_json_string(quoted, value);
+  // Non-ASCII text that needed no escape and no replacement is valid UTF-8: bare too.
+  const bool bare = !value.empty() && value.find_first_of(" =") == std::string_view::npos &&
+                    std::string_view(quoted).substr(1, quoted.size() - 2) == value;
+  out += bare ? std::string_view(value) : std::string_view(quoted);
 }
 
 /// A key every format can carry bare: printable ASCII without `=` and `"`, and not one of

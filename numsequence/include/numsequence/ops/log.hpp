@@ -14,10 +14,12 @@
 /// {"ts":"2026-11-29T19:41:58.123Z","level":"info","msg":"session created","client":"123e4567",...}
 /// @endcode
 /// Any byte may reach a message or a field (a peer's bytes end up there), and every line is
-/// still one line of valid output: text shows bytes outside printable ASCII as `\xNN`; logfmt
-/// quotes a value with a space, `=`, `"`, `\`, a control byte or a non-ASCII byte and escapes
-/// it as a JSON string (the escaping go-logfmt writes and reads); JSON escapes control bytes
-/// and replaces invalid UTF-8 with U+FFFD.
+/// still one line of valid output, with no byte that drives a terminal: control bytes (C0,
+/// DEL, C1) are escaped as in JSON (`\n`, `\u001b`) and invalid UTF-8 is replaced by U+FFFD.
+/// JSON strings are written so; logfmt quotes a value that is empty, has a space, `=`, `"`,
+/// `\`, a control byte or invalid UTF-8, and escapes it the same way (the escaping go-logfmt
+/// writes and reads); the text format shows the message escaped so but unquoted, with `"`
+/// and `\` left as they are, and field values as logfmt does.
 ///
 /// Warnings and errors are rate limited per message text (the message without its fields):
 /// by default at most 10 lines per message per second; the first line of a message let
