@@ -306,8 +306,9 @@ TEST_CASE("log: the text format keeps UTF-8, quotes and backslashes, and escapes
       {"c1 \xc2\x9b", "c1 \\u009b"},
       {"bad \xff\xfe", "bad \xef\xbf\xbd\xef\xbf\xbd"},
   };
-  for (const auto& [message, shown] : rows) {
-    CAPTURE(shown);
+  for (const auto& row : rows) {
+    const auto& [message, shown] = row;
+    CAPTURE(row.second);
     captured_log c(log_format::text);
     c.log.log(log_level::info, message);
     CHECK(c.lines.at(0) == "2026-11-29T19:41:58.123Z info: " + shown + "\n");

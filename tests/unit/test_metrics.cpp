@@ -268,8 +268,9 @@ TEST_CASE("metrics: histogram buckets are cumulative, le in seconds, the count t
       {"1e-05", 3}, {"2.5e-05", 3}, {"5e-05", 4}, {"0.0001", 4}, {"0.00025", 4}, {"0.0005", 4},
       {"0.001", 4}, {"0.0025", 4},  {"0.005", 4}, {"0.01", 4},   {"0.025", 4},   {"0.05", 4},
       {"0.1", 4},   {"0.25", 4},    {"1", 4},     {"+Inf", 5}};
-  for (const auto& [le, count] : buckets) {
-    CAPTURE(le);
+  for (const auto& bucket : buckets) {
+    const auto& [le, count] = bucket;
+    CAPTURE(bucket.first);
     CHECK(sample(text, "numsequence_reply_seconds_bucket{le=\"" + le + "\"}") == count);
   }
   CHECK(sample(text, "numsequence_reply_seconds_count") == 5.0);

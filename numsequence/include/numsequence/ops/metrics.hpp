@@ -137,7 +137,10 @@ class alignas(64) metrics_shard {
   static constexpr std::uint32_t reply_sample_interval = 64;
 
   /// @brief numsequence_messages_total{type=INIT|CONT|RECV|FIN}: one decoded message.
-  void message(const client_message& m) noexcept { detail::bump(messages_[m.index()]); }
+  void message(const client_message& m) noexcept {
+    if (m.index() < detail::message_type_count)  // not valueless_by_exception
+      detail::bump(messages_[m.index()]);
+  }
 
   /// @brief numsequence_connections{transport}: one more open. A connection may close on
   /// another thread's shard: the gauge is the sum of opens minus the sum of closes.
