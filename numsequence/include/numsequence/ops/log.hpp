@@ -181,7 +181,7 @@ class logger {
     constexpr std::size_t field_count =
         (std::size_t{0} + ... + (detail::is_log_field<Args>::value ? 1u : 0u));
     std::array<detail::rendered_field, field_count> fields;
-    auto* next = fields.data();
+    [[maybe_unused]] auto* next = fields.data();  // unused without fields
     (detail::render_field(args, next), ...);
     write(level, message, fields, *dropped);
   }
