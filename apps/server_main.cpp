@@ -98,6 +98,8 @@ void add_process_options(cxxopts::Options& options) {
      cxxopts::value<std::string>()->default_value("per-thread"))
     ("log-level", "debug, info, warning, error or off",
      cxxopts::value<std::string>()->default_value("info"))
+    ("log-format", "text, logfmt or json (one object per line)",
+     cxxopts::value<std::string>()->default_value("text"))
     ("h,help", "show this help")
     ("version", "show the version");
 }
@@ -181,6 +183,10 @@ void read_process_options(const cxxopts::ParseResult& args, parsed_command& cmd)
   if (!level)
     throw cli::usage_error("invalid --log-level (expected debug, info, warning, error or off)");
   cmd.level = *level;
+  const auto format = parse_log_format(args["log-format"].as<std::string>());
+  if (!format)
+    throw cli::usage_error("invalid --log-format (expected text, logfmt or json)");
+  set_log_format(*format);
 }
 
 parsed_command parse_command_line(int argc, char** argv) {

@@ -20,6 +20,11 @@ endif()
 # Request targets and query strings (RFC 3986).
 pkg_check_modules(URIPARSER REQUIRED IMPORTED_TARGET liburiparser)
 
+# JSON string escaping for the json log format (header-only, used inside the library only).
+find_package(nlohmann_json 3 CONFIG REQUIRED)
+# Metric families and the Prometheus text format (core only: the server serves /metrics itself).
+find_package(prometheus-cpp CONFIG REQUIRED COMPONENTS core)
+
 # Asio (standalone, header-only) ships no CMake config: wrap it in a target.
 find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
 if(NOT TARGET asio::asio)

@@ -30,6 +30,12 @@ session_record memory_session_store::record_of(const client_id& id, const entry&
   return r;
 }
 
+std::size_t& memory_session_store::count_of(const entry& e) noexcept {
+  if (e.live)
+    return counts_.live;
+  return e.completed() ? counts_.completed : counts_.parked;
+}
+
 bool memory_session_store::expired(const entry& e, clock::time_point now) const noexcept {
   return !e.live && e.expires <= now;
 }
@@ -46,6 +52,7 @@ asio::awaitable<store_status> memory_session_store::async_create(const session_r
     if (!expired(it->second, now))
       co_return store_status::already_exists;
     ++it->second.generation;  // its heap entry is now stale
+    --count_of(it->second);
   } else {
     if (max_sessions_ != 0 && sessions_.size() >= max_sessions_) {
       // Records past their deadline count as gone: collect them before refusing, as the
@@ -75,6 +82,7 @@ asio::awaitable<store_status> memory_session_store::async_create(const session_r
   e.completed_checksum.reset();
   e.lease = lease;
   e.live = true;
+  ++counts_.live;
   lock.unlock();
   report_purged(purged);
   co_return store_status::ok;
@@ -96,8 +104,10 @@ asio::awaitable<attach_result> memory_session_store::async_attach(const client_i
   if (!e.completed()) {
     if (e.live)
       result.previous_lease = e.lease;
+    --count_of(e);
     e.lease = lease;
     e.live = true;
+    ++counts_.live;
     ++e.generation;  // stops the purge clock: the pending deadline no longer matches
   }
   co_return result;
@@ -116,6 +126,8 @@ asio::awaitable<void> memory_session_store::async_park(const session_record& rec
   if (!e.live || e.lease != lease || e.completed())
     co_return;
   e.live = false;
+  --counts_.live;
+  ++counts_.parked;
   start_clock(it->first, e, clock::now());
   co_return;
 }
@@ -132,8 +144,10 @@ asio::awaitable<store_status> memory_session_store::async_complete(const client_
   // the session, so whoever computes it records the same value.
   if (e.completed())
     co_return store_status::ok;
+  --count_of(e);
   e.completed_checksum = checksum;
   e.live = false;
+  ++counts_.completed;
   start_clock(it->first, e, clock::now());
   co_return store_status::ok;
 }
@@ -151,6 +165,11 @@ asio::awaitable<store_status> memory_session_store::async_keep_alive(const sessi
 std::size_t memory_session_store::size() const {
   std::lock_guard lock(mutex_);
   return sessions_.size();
+}
+
+std::optional<session_counts> memory_session_store::count_sessions() const {
+  std::lock_guard lock(mutex_);
+  return counts_;
 }
 
 void memory_session_store::start_clock(const client_id& key, entry& e, clock::time_point now) {
@@ -200,6 +219,7 @@ void memory_session_store::erase_expired(clock::time_point now, std::vector<clie
       continue;
     }
     purged.push_back(it->first);
+    --count_of(it->second);
     sessions_.erase(it);
   }
 }

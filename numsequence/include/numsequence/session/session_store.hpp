@@ -3,12 +3,21 @@
 
 #include <asio/awaitable.hpp>
 #include <chrono>
+#include <cstddef>
 #include <optional>
 
 #include "numsequence/protocol/client_id.hpp"
 #include "numsequence/session/session_record.hpp"
 
 namespace numsequence {
+
+/// @brief How many records a store holds, by state (for the sessions gauge).
+struct session_counts {
+  std::size_t live = 0;
+  std::size_t parked = 0;
+  std::size_t completed = 0;
+  friend bool operator==(const session_counts&, const session_counts&) = default;
+};
 
 /// @brief Where sessions live between connections.
 ///
@@ -55,6 +64,10 @@ class session_store {
   /// (on any server) took it over, or it completed; unavailable if the store is down.
   virtual asio::awaitable<store_status> async_keep_alive(const session_record& record,
                                                          lease_id lease) = 0;
+
+  /// @brief The records held now, by state, if this store can tell without I/O; nullopt
+  /// otherwise (the default). Thread-safe where the store is; called at metrics scrapes.
+  virtual std::optional<session_counts> count_sessions() const { return std::nullopt; }
 };
 
 }  // namespace numsequence

@@ -50,6 +50,10 @@ class memory_session_store final : public session_store {
   /// @brief Records held now, expired ones not yet collected included.
   std::size_t size() const;
 
+  /// @brief Records held now by state, kept up to date as records change state (no scan);
+  /// expired records not yet collected still count (the timer collects them when due).
+  std::optional<session_counts> count_sessions() const override;
+
  private:
   // Everything of a session but its id, which is the map's key: a parked session costs
   // one map node (~128 bytes with the allocator's header) plus one 24-byte deadline.
@@ -78,6 +82,8 @@ class memory_session_store final : public session_store {
   };
 
   static session_record record_of(const client_id& id, const entry& e);
+  // The count of e's state. Mutex held.
+  std::size_t& count_of(const entry& e) noexcept;
   bool expired(const entry& e, clock::time_point now) const noexcept;
   // `key` must be the map's own key (deadlines point at it). Mutex held.
   void start_clock(const client_id& key, entry& e, clock::time_point now);
@@ -91,6 +97,7 @@ class memory_session_store final : public session_store {
   std::function<void(const client_id&)> on_purge_;
   std::size_t max_sessions_;
   bool full_reported_ = false;  // mutex held
+  session_counts counts_;       // mutex held
   mutable std::mutex mutex_;
   std::unordered_map<client_id, entry> sessions_;
   std::priority_queue<deadline, std::vector<deadline>, std::greater<>> deadlines_;
