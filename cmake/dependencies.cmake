@@ -6,6 +6,11 @@ find_package(OpenSSL 3 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 
+# WebSocket framing (RFC 6455): wslay's CMake config defines the target `wslay`.
+find_package(wslay CONFIG REQUIRED)
+# JSON of the WebSocket stream's requests (header-only, used by one source file).
+find_package(nlohmann_json 3.11 CONFIG REQUIRED)
+
 # Asio (standalone, header-only) ships no CMake config: wrap it in a target.
 find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
 if(NOT TARGET asio::asio)
