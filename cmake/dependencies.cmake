@@ -5,6 +5,8 @@ find_package(OpenSSL 3 REQUIRED)
 # hiredis 0.14's CMake config defines no target; pkg-config does.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+# GMP (exact Fibonacci numbers of any size): its pkg-config file names the library.
+pkg_check_modules(GMP REQUIRED IMPORTED_TARGET gmp)
 
 # WebSocket framing (RFC 6455): wslay's CMake config defines the target `wslay`.
 find_package(wslay CONFIG REQUIRED)
