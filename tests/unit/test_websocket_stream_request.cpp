@@ -214,6 +214,29 @@ TEST_CASE("websocket stream_request: text that is not JSON gets the parser's mes
   }
 }
 
+TEST_CASE("websocket stream_request: a NUL byte anywhere is not JSON") {
+  using namespace std::string_literals;
+  check_bad({
+      {"{\"n\":5}\0junk"s,
+       "request is not valid JSON: NUL byte at position 8: JSON text cannot "
+       "hold one"},
+      {"{\"n\":5,\"s\":\"a\0\"}"s,
+       "request is not valid JSON: NUL byte at position 14: JSON "
+       "text cannot hold one"},
+      {"\0"s, "request is not valid JSON: NUL byte at position 1: JSON text cannot hold one"},
+  });
+}
+
+TEST_CASE("websocket stream_request: the parser's message is valid UTF-8 whatever the input") {
+  // The parser quotes "\xc3", the first byte of "é", when the literal fails there.
+  auto r = parse_stream_request("{\"n\":\xc3\xa9}", max_fib);
+  CHECK(r.error.rfind("request is not valid JSON: ", 0) == 0);
+  CHECK(r.error.find("\xef\xbf\xbd") != std::string::npos);  // U+FFFD in its place
+  r = parse_stream_request("\x88\x80\xff", max_fib);
+  CHECK(r.error.find("\x88") == std::string::npos);
+  CHECK(r.error.find("\xff") == std::string::npos);
+}
+
 TEST_CASE("websocket stream_request: the parser's quote of a long bad token is cut short") {
   // An unterminated 10,000-character string: the parser's message would quote all of it.
   const std::string text = R"({"n":")" + std::string(10000, 'a');

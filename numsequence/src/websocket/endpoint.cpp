@@ -6,6 +6,7 @@
 #include <array>
 #include <cstring>
 #include <new>
+#include <utility>
 
 #include "numsequence/websocket/excerpt.hpp"
 
@@ -19,6 +20,50 @@ constexpr std::size_t max_close_reason = 123;
 // Unwritten output is released when it drains and has grown past this, so an idle
 // connection does not keep the capacity its largest answer needed.
 constexpr std::size_t kept_output_capacity = 16 * 1024;
+
+// RFC 6455 section 5.2: a server frame's header is 2 bytes, with a 16-bit length 4, with a
+// 64-bit length 10.
+constexpr std::size_t frame_header_size(std::size_t payload) noexcept {
+  return payload < 126 ? 2 : payload < 65536 ? 4 : 10;
+}
+
+// Well-formed UTF-8 (Unicode table 3-7): no overlong forms, no surrogates, nothing past
+// U+10FFFF. Only close reasons need it; wslay checks text messages itself.
+bool is_utf8(std::string_view s) noexcept {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t more = 0;
+    unsigned char low = 0x80;  // the range of the byte after the first
+    unsigned char high = 0xbf;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    if (c >= 0xc2 && c <= 0xdf) {
+      more = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      more = 2;
+      low = c == 0xe0 ? 0xa0 : low;
+      high = c == 0xed ? 0x9f : high;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      more = 3;
+      low = c == 0xf0 ? 0x90 : low;
+      high = c == 0xf4 ? 0x8f : high;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= more)
+      return false;
+    for (std::size_t k = 1; k <= more; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (k == 1 ? (b < low || b > high) : (b & 0xc0) != 0x80)
+        return false;
+    }
+    i += more + 1;
+  }
+  return true;
+}
 
 std::string_view cut_reason(std::string_view reason) noexcept {
   return reason.substr(0, std::min(reason.size(), max_close_reason));
@@ -80,9 +125,34 @@ struct endpoint_callbacks {
   // A binary message is refused at its first frame header, before its payload is buffered.
   static void frame_start(wslay_event_context_ptr, const wslay_event_on_frame_recv_start_arg* arg,
                           void* user_data) {
+    auto& ep = self(user_data);
     if (arg->opcode == WSLAY_BINARY_FRAME)
-      self(user_data).fail(close_code::unsupported_data,
-                           "binary messages are not accepted: send JSON text");
+      ep.fail(close_code::unsupported_data, "binary messages are not accepted: send JSON text");
+    ep.in_close_frame_ = arg->opcode == WSLAY_CONNECTION_CLOSE;
+    ep.close_payload_.clear();
+  }
+
+  // A close frame's payload (at most 125 bytes: wslay refuses longer control frames).
+  static void frame_chunk(wslay_event_context_ptr, const wslay_event_on_frame_recv_chunk_arg* arg,
+                          void* user_data) {
+    auto& ep = self(user_data);
+    if (ep.in_close_frame_)
+      ep.close_payload_.append(reinterpret_cast<const char*>(arg->data), arg->data_length);
+  }
+
+  // Called before wslay answers a complete close frame. wslay checks the reason's UTF-8 only
+  // where a frame's payload arrives in one piece (it skips the first two bytes of every
+  // piece, not only of the first), and takes a 1-byte payload for "no code": both are
+  // checked here, on the whole payload, so an invalid reason is never echoed back.
+  static void frame_end(wslay_event_context_ptr, void* user_data) {
+    auto& ep = self(user_data);
+    if (!std::exchange(ep.in_close_frame_, false))
+      return;
+    if (ep.close_payload_.size() == 1)
+      ep.fail(close_code::protocol_error, "a close frame with a 1-byte payload");
+    else if (!is_utf8(std::string_view(ep.close_payload_)
+                          .substr(std::min<std::size_t>(2, ep.close_payload_.size()))))
+      ep.fail(close_code::invalid_payload, "a close reason that is not valid UTF-8");
   }
 
   static void message(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg* arg,
@@ -117,8 +187,8 @@ websocket_endpoint::websocket_endpoint(endpoint_limits limits) : limits_(limits)
       &endpoint_callbacks::send,
       nullptr,
       &endpoint_callbacks::frame_start,
-      nullptr,
-      nullptr,
+      &endpoint_callbacks::frame_chunk,
+      &endpoint_callbacks::frame_end,
       &endpoint_callbacks::message,
   };
   if (wslay_event_context_server_init(&ctx_, &callbacks, this) != 0)
@@ -164,7 +234,8 @@ std::optional<endpoint_event> websocket_endpoint::next_event() {
 }
 
 bool websocket_endpoint::send_text(std::string_view message) {
-  if (state() != endpoint_state::open || output_size() + message.size() > limits_.max_output)
+  if (state() != endpoint_state::open ||
+      output_size() + frame_header_size(message.size()) + message.size() > limits_.max_output)
     return false;
   const wslay_event_msg msg{WSLAY_TEXT_FRAME, reinterpret_cast<const std::uint8_t*>(message.data()),
                             message.size()};

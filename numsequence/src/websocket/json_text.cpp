@@ -27,6 +27,13 @@ std::string json_quoted(std::string_view s) {
   return json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// nlohmann's messages quote input bytes as they are, and a quote can end inside a UTF-8
+// sequence: a round trip through its writer (which replaces invalid bytes by U+FFFD) and its
+// reader mends that, so the message is valid UTF-8 whatever the input.
+std::string mend_utf8(const std::string& s) {
+  return json::parse(json_quoted(s)).get<std::string>();
+}
+
 // "[json.exception.parse_error.101] parse error at ..." -> "parse error at ...", with the
 // parser's quote of the input (which can be the whole input) cut to an excerpt.
 std::string parser_message(const std::string& what, const std::string& last_token) {
@@ -41,7 +48,7 @@ std::string parser_message(const std::string& what, const std::string& last_toke
     if (at != std::string::npos)
       message.replace(at, last_token.size(), excerpt(last_token));
   }
-  return message;
+  return mend_utf8(message);
 }
 
 // SAX events of the whole document; the values of the wanted top-level members are written
@@ -211,6 +218,15 @@ class member_reader final : public nlohmann::json_sax<json> {
 }  // namespace
 
 json_members read_json_members(std::string_view text, std::span<const std::string_view> names) {
+  // nlohmann's lexer takes a NUL byte for the end of the input, so `{"n":5}\0junk` would pass.
+  // JSON text holds none (not even in a string, where it must be escaped): refuse it here.
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos) {
+    json_members m;
+    m.result = json_members::status::not_json;
+    m.detail = "NUL byte at position " + std::to_string(nul + 1) + ": JSON text cannot hold one";
+    m.values.resize(names.size());
+    return m;
+  }
   member_reader reader(names);
   json::sax_parse(text.begin(), text.end(), &reader);
   return std::move(reader).take();

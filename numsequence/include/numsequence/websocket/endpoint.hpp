@@ -81,6 +81,10 @@ enum class endpoint_state {
 /// rest of output() and closes the socket (the server closes the TCP connection first, as
 /// RFC 6455 section 7.1.1 recommends, without waiting for the peer's reply).
 ///
+/// A known limit of wslay 1.1: when a close frame whose reason holds a multi-byte character
+/// arrives split across feed() calls inside the reason, wslay may answer 1007 instead of
+/// echoing it; the connection closes either way. An invalid reason is always refused.
+///
 /// Backpressure: the caller produces the next frame of an answer only while
 /// ready_for_frame(); unwritten output then stays below output_low_water plus one frame.
 ///
@@ -112,7 +116,7 @@ class websocket_endpoint {
   std::optional<endpoint_event> next_event();
 
   /// @brief Queues a text message (one frame). False, and nothing queued, when the endpoint
-  /// is not open or the message would take unwritten output past max_output.
+  /// is not open or the frame would take unwritten output past max_output.
   bool send_text(std::string_view message);
 
   /// @brief Closes from this side (e.g. 1001 when the server stops, 1011 on an internal
@@ -152,6 +156,8 @@ class websocket_endpoint {
   std::size_t pending_texts_ = 0;   // kind::text entries in events_
   bool closing_ = false;            // a close frame is in out_ (or nothing more can be sent)
   bool close_reported_ = false;     // the closed event has been queued
+  bool in_close_frame_ = false;     // the frame being received is a close
+  std::string close_payload_;       // its payload so far (at most 125 bytes)
   std::uint16_t failure_code_ = 0;  // set when this side decided to close
   std::string failure_reason_;
 };
