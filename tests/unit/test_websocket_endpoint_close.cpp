@@ -69,7 +69,9 @@ TEST_CASE("websocket endpoint: close reasons fed byte by byte are checked as UTF
       {"\x80", false},              // a lone continuation byte
       {"\xc3(", false},             // a lead byte without its continuation
   };
-  for (const auto& [reason, valid] : rows) {
+  for (const auto& row : rows) {
+    const std::string& reason = row.first;
+    const bool valid = row.second;
     CAPTURE(reason);
     const std::string frame = client_frame(fin | op_close, close_payload(1000, reason));
     websocket_endpoint ws;
@@ -146,10 +148,18 @@ TEST_CASE("websocket endpoint: close() from the server sends its code and reason
   CHECK(take_output(ws) == server_frame(op_close, close_payload(1001, "server stopping")));
 }
 
-TEST_CASE("websocket endpoint: a close reason longer than a frame holds is cut to 123 bytes") {
+TEST_CASE(
+    "websocket endpoint: a close reason longer than a frame holds is cut to 123 bytes at most") {
   websocket_endpoint ws;
   ws.close(close_code::internal_error, std::string(500, 'r'));
   CHECK(ws.output() == server_frame(op_close, close_payload(1011, std::string(123, 'r'))));
+  // Never inside a character: "é" is 2 bytes, so 61 of them (122 bytes) fit, not 61.5.
+  std::string accents;
+  for (int i = 0; i < 100; ++i)
+    accents += "\xc3\xa9";
+  websocket_endpoint utf8;
+  utf8.close(close_code::going_away, accents);
+  CHECK(utf8.output() == server_frame(op_close, close_payload(1001, accents.substr(0, 122))));
 }
 
 TEST_CASE("websocket endpoint: pings whose pongs are not read close with 1008, output bounded") {

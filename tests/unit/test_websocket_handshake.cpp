@@ -56,12 +56,12 @@ TEST_CASE("websocket handshake: tokens are matched in lists, without case, aroun
       {" \twebsocket\t ", "  UPGRADE  "},
       {"foo,,websocket", "a , upgrade ,b"},
   };
-  for (const auto& [upgrade, connection] : rows) {
-    CAPTURE(upgrade);
-    CAPTURE(connection);
+  for (const auto& row : rows) {
+    CAPTURE(row.first);
+    CAPTURE(row.second);
     auto req = good_request();
-    req.upgrade = upgrade;
-    req.connection = connection;
+    req.upgrade = row.first;
+    req.connection = row.second;
     CHECK(accept_upgrade(req).status == 101);
   }
   CHECK(header_has_token("a, b ,c", "B"));

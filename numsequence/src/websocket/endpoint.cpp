@@ -65,8 +65,14 @@ bool is_utf8(std::string_view s) noexcept {
   return true;
 }
 
+// At most 123 bytes, cut before a character rather than inside it (the reason is UTF-8).
 std::string_view cut_reason(std::string_view reason) noexcept {
-  return reason.substr(0, std::min(reason.size(), max_close_reason));
+  if (reason.size() <= max_close_reason)
+    return reason;
+  std::size_t keep = max_close_reason;
+  while (keep > 0 && (static_cast<unsigned char>(reason[keep]) & 0xc0) == 0x80)
+    --keep;
+  return reason.substr(0, keep);
 }
 
 // Why wslay closed on its own: it reports only the code, and each code has one cause here.
@@ -331,7 +337,9 @@ void websocket_endpoint::note_close_sent() {
   endpoint_event e;
   e.what = endpoint_event::kind::closed;
   e.code = wslay_event_get_status_code_sent(ctx_);
-  e.reason = failure_code_ != 0 ? failure_reason_ : wslay_close_reason(e.code, limits_.max_message);
+  // Our reason if our close went out; wslay's cause if its own close got there first.
+  e.reason =
+      failure_code_ == e.code ? failure_reason_ : wslay_close_reason(e.code, limits_.max_message);
   events_.push_back(std::move(e));
   close_reported_ = true;
 }
@@ -340,6 +348,8 @@ void websocket_endpoint::fail_without_wslay(std::uint16_t code, std::string reas
   // Whatever wslay still holds (its own close, pongs) is dropped: this close replaces it.
   wslay_event_shutdown_read(ctx_);
   wslay_event_shutdown_write(ctx_);
+  if (closing_)
+    return;  // a close frame is out already
   if (failure_code_ == 0) {
     failure_code_ = code;
     failure_reason_ = std::move(reason);

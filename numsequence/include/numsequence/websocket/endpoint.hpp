@@ -74,7 +74,8 @@ enum class endpoint_state {
 /// feed() hands it bytes read from the socket; it answers pings with pongs, answers a close
 /// with a close, and closes itself with the RFC's code when the peer breaks the protocol:
 /// an unmasked frame, reserved bits, an unknown opcode, a fragmented or oversized control
-/// frame (1002), invalid UTF-8 (1007), a binary message (1003), a message over
+/// frame, an invalid close code or a 1-byte close payload (1002), invalid UTF-8 in a text
+/// message or a close reason (1007), a binary message (1003), a message over
 /// `max_message` (1009), a ping flood or too many waiting requests (1008). Everything to send
 /// collects in output(); the caller writes it and reports how much with consume_output().
 /// After a close has been queued nothing else is sent or received: the caller writes the
@@ -111,8 +112,8 @@ class websocket_endpoint {
   void feed(std::string_view bytes);
 
   /// @brief The oldest event not yet taken, if any. Take a text event only when ready to
-  /// answer it: the waiting ones count against max_pending_messages. There is exactly one
-  /// kind::closed event, the last.
+  /// answer it: the waiting ones count against max_pending_messages. A kind::closed event
+  /// comes once at most, and last.
   std::optional<endpoint_event> next_event();
 
   /// @brief Queues a text message (one frame). False, and nothing queued, when the endpoint
@@ -133,7 +134,9 @@ class websocket_endpoint {
   /// @brief Open and output_size() below output_low_water: time to produce the next frame.
   bool ready_for_frame() const noexcept;
 
+  /// @brief Open, closing (write output() out, then close the socket) or closed.
   endpoint_state state() const noexcept;
+  /// @brief The limits it was built with.
   const endpoint_limits& limits() const noexcept { return limits_; }
 
  private:

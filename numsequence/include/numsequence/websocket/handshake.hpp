@@ -37,6 +37,7 @@ struct handshake_result {
   /// 4.4, RFC 9110 section 15.5.22).
   std::vector<std::pair<std::string, std::string>> headers;
 
+  /// @brief Write `response`; the connection is a WebSocket from then on.
   bool accepted() const noexcept { return status == 101; }
 };
 

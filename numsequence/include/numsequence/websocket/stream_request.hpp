@@ -28,6 +28,7 @@ struct stream_request {
   /// Empty when the request is good; else the message for `{"id":…,"error":"…"}`.
   std::string error;
 
+  /// @brief The request is good: answer `query`.
   bool ok() const noexcept { return error.empty(); }
 };
 
