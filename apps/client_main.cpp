@@ -14,9 +14,9 @@
 
 #include "cli.hpp"
 #include "numsequence/client/client.hpp"
-#include "numsequence/protocol/message.hpp"
 #include "numsequence/client/state_file.hpp"
 #include "numsequence/net/tls.hpp"
+#include "numsequence/protocol/message.hpp"
 
 namespace {
 
@@ -60,26 +60,37 @@ std::uint32_t parse_count(const std::string& text) {
   return *n;
 }
 
-parsed_command parse_command_line(int argc, char** argv) {
-  cxxopts::Options options("numsequence-client",
-                           "Fetches a number sequence from a numsequence server, resuming "
-                           "across dropped connections, and checks its checksum.");
-  options.custom_help("[options]");
-  options.positional_help("NEW [N] PORT | CONTINUE PORT");
-  // clang-format off
+// The option groups, in the order --help shows them (cxxopts would sort them by name).
+// NEW and CONTINUE's positional arguments are in the unnamed group: --help does not list
+// them (the usage line and the Commands section describe them).
+constexpr const char* session_group = "Session";
+constexpr const char* connection_group = "Connection";
+constexpr const char* output_group = "Output";
+
+// clang-format off
+void add_command_options(cxxopts::Options& options) {
   options.add_options()
     ("command", "NEW or CONTINUE", cxxopts::value<std::string>())
-    ("arguments", "N and PORT", cxxopts::value<std::vector<std::string>>())
+    ("arguments", "N and PORT", cxxopts::value<std::vector<std::string>>());
+  options.parse_positional({"command", "arguments"});
+}
+
+void add_session_options(cxxopts::Options& options) {
+  options.add_options(session_group)
     ("client_id", "session id, a UUID (default: a random version-4 UUID)",
      cxxopts::value<std::string>())
+    ("batch-size", "numbers per batch (NEW only), 1-65535",
+     cxxopts::value<std::string>()->default_value("5"))
+    ("state-file", "where progress is kept",
+     cxxopts::value<std::string>()->default_value(".numsequence-client-state"));
+}
+
+void add_connection_options(cxxopts::Options& options) {
+  options.add_options(connection_group)
     ("host", "server address", cxxopts::value<std::string>()->default_value("127.0.0.1"))
     ("server", "another server, HOST:PORT, tried after PORT when one stops answering "
      "(repeatable; servers must share their sessions, e.g. through Redis)",
      cxxopts::value<std::vector<std::string>>())
-    ("batch-size", "numbers per batch (NEW only), 1-65535",
-     cxxopts::value<std::string>()->default_value("5"))
-    ("state-file", "where progress is kept",
-     cxxopts::value<std::string>()->default_value(".numsequence-client-state"))
     ("retries", "consecutive failed connection attempts before giving up",
      cxxopts::value<std::string>()->default_value("10"))
     ("pipeline", "RECV requests in flight (default 64; 1 with --verbose)",
@@ -88,18 +99,24 @@ parsed_command parse_command_line(int argc, char** argv) {
      cxxopts::value<std::string>()->default_value("10"))
     ("tls", "connect with TLS, verifying the server's certificate")
     ("ca", "trust this CA certificate (PEM) for --tls instead of the system's authorities",
-     cxxopts::value<std::string>())
+     cxxopts::value<std::string>());
+}
+
+void add_output_options(cxxopts::Options& options) {
+  options.add_options(output_group)
     ("v,verbose", "print the protocol transcript, as the reference client does")
     ("json", "print one JSON object with the outcome instead of text")
     ("h,help", "show this help")
     ("version", "show the version");
-  // clang-format on
-  options.parse_positional({"command", "arguments"});
+}
+// clang-format on
 
-  cxxopts::ParseResult args;
+/// cxxopts' verdict on the command line; one that cannot be parsed is a usage error.
+cxxopts::ParseResult parse_arguments(cxxopts::Options& options, int argc, char** argv) {
   try {
-    args = options.parse(argc, argv);
+    return options.parse(argc, argv);
   } catch (const cxxopts::exceptions::exception& e) {
+    // cxxopts takes a negative N for an unknown option: say what was meant.
     std::string message = e.what();
     for (int i = 1; i < argc; ++i) {
       const std::string_view a = argv[i];
@@ -109,18 +126,24 @@ parsed_command parse_command_line(int argc, char** argv) {
     }
     throw cli::usage_error(message);
   }
+}
+
+/// --help and --version print and exit 0.
+void answer_help_and_version(const cxxopts::Options& options, const cxxopts::ParseResult& args) {
   if (args.count("help")) {
-    std::cout << options.help() << examples;
+    std::cout << options.help({session_group, connection_group, output_group}) << examples;
     std::exit(0);
   }
   if (args.count("version")) {
     std::cout << "numsequence-client " << NUMSEQUENCE_VERSION << '\n';
     std::exit(0);
   }
+}
+
+/// NEW [N] PORT or CONTINUE PORT.
+void parse_command(const cxxopts::ParseResult& args, parsed_command& cmd) {
   if (!args.count("command"))
     throw cli::usage_error("missing command (NEW or CONTINUE)");
-
-  parsed_command cmd;
   const auto command = args["command"].as<std::string>();
   const auto rest = args.count("arguments") ? args["arguments"].as<std::vector<std::string>>()
                                             : std::vector<std::string>{};
@@ -145,7 +168,10 @@ parsed_command parse_command_line(int argc, char** argv) {
   } else {
     throw cli::usage_error("unknown command '" + command + "' (expected NEW or CONTINUE)");
   }
+}
 
+/// The session NEW starts: its id and batch size.
+void parse_session_options(const cxxopts::ParseResult& args, parsed_command& cmd) {
   if (args.count("client_id")) {
     cmd.id = client_id::parse(args["client_id"].as<std::string>());
     if (!cmd.id) {
@@ -159,27 +185,30 @@ parsed_command parse_command_line(int argc, char** argv) {
     throw cli::usage_error("invalid --batch-size (expected 1-65535)");
   }
   cmd.batch = *batch;
-  cmd.verbose = args.count("verbose") > 0;
-  cmd.json = args.count("json") > 0;
+}
 
-  auto& o = cmd.options;
+/// The servers to try in turn: --host with PORT first, then each --server.
+void parse_servers(const cxxopts::ParseResult& args, const parsed_command& cmd, client_options& o) {
   o.servers.push_back({args["host"].as<std::string>(), cmd.port});
-  if (args.count("server")) {
-    for (const auto& text : args["server"].as<std::vector<std::string>>()) {
-      const auto colon = text.rfind(':');
-      if (colon == std::string::npos || colon == 0) {
-        throw cli::usage_error("invalid --server '" + text + "' (expected HOST:PORT)");
-      }
-      o.servers.push_back({text.substr(0, colon), cli::parse_port(text.substr(colon + 1))});
+  if (!args.count("server"))
+    return;
+  for (const auto& text : args["server"].as<std::vector<std::string>>()) {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+      throw cli::usage_error("invalid --server '" + text + "' (expected HOST:PORT)");
     }
+    o.servers.push_back({text.substr(0, colon), cli::parse_port(text.substr(colon + 1))});
   }
-  o.state_file = args["state-file"].as<std::string>();
+}
+
+/// How the connections behave: retries, pipeline depth, TLS, timeout.
+void parse_connection_options(const cxxopts::ParseResult& args, bool verbose, client_options& o) {
   const auto retries = cli::parse_unsigned<unsigned>(args["retries"].as<std::string>());
   if (!retries || *retries > 1000)
     throw cli::usage_error("invalid --retries (expected 0-1000)");
   o.retries = *retries;
   // The reference's transcript is strictly request/response; keep its order when asked for it.
-  o.pipeline = cmd.verbose ? 1 : 64;
+  o.pipeline = verbose ? 1 : 64;
   if (args.count("pipeline")) {
     const auto depth = cli::parse_unsigned<unsigned>(args["pipeline"].as<std::string>());
     if (!depth || *depth == 0 || *depth > 4096) {
@@ -196,6 +225,30 @@ parsed_command parse_command_line(int argc, char** argv) {
   o.io_timeout = cli::parse_seconds("timeout", args["timeout"].as<std::string>());
   if (o.io_timeout == o.io_timeout.zero())
     throw cli::usage_error("--timeout must be above 0");
+}
+
+parsed_command parse_command_line(int argc, char** argv) {
+  cxxopts::Options options("numsequence-client",
+                           "Fetches a number sequence from a numsequence server, resuming "
+                           "across dropped connections, and checks its checksum.");
+  options.custom_help("[options]");
+  options.positional_help("NEW [N] PORT | CONTINUE PORT");
+  add_command_options(options);
+  add_session_options(options);
+  add_connection_options(options);
+  add_output_options(options);
+
+  const cxxopts::ParseResult args = parse_arguments(options, argc, argv);
+  answer_help_and_version(options, args);
+  // Checked in this order, so that a line with several mistakes names the same one first.
+  parsed_command cmd;
+  parse_command(args, cmd);
+  parse_session_options(args, cmd);
+  cmd.verbose = args.count("verbose") > 0;
+  cmd.json = args.count("json") > 0;
+  parse_servers(args, cmd, cmd.options);
+  cmd.options.state_file = args["state-file"].as<std::string>();
+  parse_connection_options(args, cmd.verbose, cmd.options);
   return cmd;
 }
 

@@ -21,10 +21,10 @@
 #include <string>
 #include <vector>
 
-#include "bench_process.hpp"
+#include "bench/process.hpp"
 #include "cli.hpp"
-#include "numsequence/store/memory_session_store.hpp"
 #include "numsequence/protocol/message.hpp"
+#include "numsequence/store/memory_session_store.hpp"
 
 namespace {
 

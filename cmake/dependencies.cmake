@@ -8,6 +8,17 @@ pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 # GMP (exact Fibonacci numbers of any size): its pkg-config file names the library.
 pkg_check_modules(GMP REQUIRED IMPORTED_TARGET gmp)
 
+# HTTP/1.1 request heads: http_parser 2.9 ships neither pkg-config nor CMake files.
+find_path(HTTP_PARSER_INCLUDE_DIR http_parser.h REQUIRED)
+find_library(HTTP_PARSER_LIBRARY NAMES libhttp_parser.a http_parser REQUIRED)
+if(NOT TARGET http_parser::http_parser)
+  add_library(http_parser::http_parser UNKNOWN IMPORTED)
+  set_target_properties(http_parser::http_parser PROPERTIES
+    IMPORTED_LOCATION ${HTTP_PARSER_LIBRARY}
+    INTERFACE_INCLUDE_DIRECTORIES ${HTTP_PARSER_INCLUDE_DIR})
+endif()
+# Request targets and query strings (RFC 3986).
+pkg_check_modules(URIPARSER REQUIRED IMPORTED_TARGET liburiparser)
 # WebSocket framing (RFC 6455): wslay's CMake config defines the target `wslay`.
 find_package(wslay CONFIG REQUIRED)
 # JSON of the WebSocket stream's requests (header-only, used by one source file).

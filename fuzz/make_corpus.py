@@ -4,6 +4,10 @@
 fuzz_codec inputs: byte 0 picks the frame limit (0x80 and above: 256, else the byte
 itself), byte 1 seeds how the stream is cut into reads, the rest is the byte stream.
 
+fuzz_http inputs: byte 0 seeds how the stream is cut into reads, byte 1 is the route limit
+(max_fibonacci, modulo 101), byte 2 picks small parser limits and streamed bodies (see
+fuzz_http.cpp), the rest is one connection's bytes: real requests, pipelined or alone.
+
 fuzz_session_rules inputs are read by FuzzedDataProvider: strings from the front,
 every other choice from the back. The encoder below mirrors fuzz_session_rules.cpp's
 order of choices, so each seed walks a meaningful path (the reference scenarios, a
@@ -240,6 +244,68 @@ def rules_corpus():
           Script().init(GOLDEN, 10, 5).raw("RECV," + "1" * 25).raw("FIN", "unavailable"))
 
 
+def http(name, stream, cut=0, limit=100, flags=0):
+    if isinstance(stream, str):
+        stream = stream.encode("latin-1")
+    write("fuzz_http", name, bytes([cut, limit, flags]) + stream)
+
+
+def get(target, headers="", version="1.1", method="GET"):
+    host = "Host: localhost:8080\r\n" if version == "1.1" else ""
+    return f"{method} {target} HTTP/{version}\r\n{host}{headers}\r\n"
+
+
+def http_corpus():
+    http("n5", get("/v1/fibonacci?n=5"))
+    http("n05_bytewise", get("/v1/fibonacci?n=05"), cut=64)  # reads of 1 byte
+    http("range", get("/v1/fibonacci?from=3&to=6"))
+    http("single_text", get("/v1/fibonacci/7", "Accept: text/plain\r\n"))
+    http("accept_q", get("/v1/fibonacci?n=10",
+                         "Accept: application/json;q=0.5, text/plain;q=0.9, */*;q=0.1\r\n"))
+    http("fib_limit", get("/fib?limit=12"))
+    http("fib_n", get("/fib/12"))
+    http("page", get("/") + get("/?num=50"))
+    http("curl", get("/v1/fibonacci?n=20", "User-Agent: curl/7.88.1\r\nAccept: */*\r\n"))
+    http("browser", get("/?num=10",
+                        "User-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\n"
+                        "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n"
+                        "Accept-Language: en-US,en;q=0.5\r\nAccept-Encoding: gzip, deflate\r\n"
+                        "Connection: keep-alive\r\nUpgrade-Insecure-Requests: 1\r\n"))
+    http("if_none_match", get("/v1/fibonacci?n=5",
+                              'If-None-Match: W/"x", "fibonacci-v1/json/n/0/5"\r\n'))
+    http("pipelined", get("/fib?limit=3") + get("/v1/fibonacci/2", method="HEAD")
+         + get("/v1/fibonacci?n=4", "Connection: close\r\n"), cut=7)
+    http("http10", get("/fib/5", version="1.0") + get("/fib/6", version="1.0"))
+    http("http10_keep_alive", get("/fib/5", "Connection: keep-alive\r\n", version="1.0")
+         + get("/fib/6", version="1.0"), flags=8)
+    http("streamed", get("/v1/fibonacci?n=30") + get("/fib?limit=30", version="1.0"), flags=8)
+    http("websocket", get("/v1/stream", "Connection: Upgrade\r\nUpgrade: websocket\r\n"
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                          "Sec-WebSocket-Version: 13\r\nOrigin: http://localhost:8080\r\n")
+         + "\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58")
+    http("stream_no_upgrade", get("/v1/stream") + get("/metrics") + get("/healthz")
+         + get("/readyz"))
+    http("bad_params", get("/v1/fibonacci?n=-1") + get("/v1/fibonacci?n=abc")
+         + get("/v1/fibonacci?n=1e3") + get("/v1/fibonacci?from=7&to=3")
+         + get("/v1/fibonacci?n=5&n=6") + get("/v1/fibonacci?n=5&from=1&to=2")
+         + get("/v1/fibonacci?n=" + "9" * 100) + get("/v1/fibonacci?n=5%00"))
+    http("not_found_methods", get("/nope") + get("/v1/fibonacci?n=1", method="POST")
+         + get("/fib", method="DELETE") + get("/", method="OPTIONS"))
+    http("body_413", "POST /fib HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello")
+    http("chunked_413", "POST /fib HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "5\r\nhello\r\n0\r\n\r\n")
+    http("long_line_414", get("/v1/fibonacci?n=5&pad=" + "a" * 80), flags=1)
+    http("many_fields_431", get("/", "".join(f"X-{i}: {i}\r\n" for i in range(6))), flags=4)
+    http("big_block_431", get("/", "X-Pad: " + "b" * 200 + "\r\n"), flags=2)
+    http("version_505", "GET / HTTP/2.0\r\n\r\n")
+    http("no_host_400", "GET / HTTP/1.1\r\n\r\n")
+    http("absolute_form", get("http://localhost:8080/v1/../fib?limit=4"))
+    http("dot_segments", get("/v1/./fibonacci/%35"))
+    http("connect", "CONNECT localhost:443 HTTP/1.1\r\nHost: localhost:443\r\n\r\n")
+    http("empty_lines", "\r\n\r\n" + get("/fib/1"))
+    http("bare_lf", "GET /fib/3 HTTP/1.1\nHost: a\n\n")
+
+
 def ws_frame(head, payload=b"", key=b"\0\0\0\0", masked=True, length_form=0):
     """A client frame (RFC 6455 section 5.2). The zero key leaves the payload readable, so
     mutations work on the JSON itself."""
@@ -303,12 +369,13 @@ def websocket_corpus():
 
 
 if __name__ == "__main__":
-    for target in ("fuzz_codec", "fuzz_session_rules", "fuzz_websocket"):
+    for target in ("fuzz_codec", "fuzz_session_rules", "fuzz_http", "fuzz_websocket"):
         d = ROOT / target
         if d.exists():
             for f in d.iterdir():
                 f.unlink()
     codec_corpus()
     rules_corpus()
+    http_corpus()
     websocket_corpus()
     print(sum(1 for _ in ROOT.rglob("*") if _.is_file()), "seed inputs in", os.path.relpath(ROOT))

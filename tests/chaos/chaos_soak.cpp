@@ -52,11 +52,11 @@
 
 #include "../integration/json_fields.hpp"
 #include "../integration/process.hpp"
-#include "numsequence/sequence/checksum.hpp"
-#include "numsequence/protocol/client_id.hpp"
-#include "numsequence/sequence/sequence.hpp"
-#include "numsequence/server/server.hpp"
 #include "numsequence/client/state_file.hpp"
+#include "numsequence/protocol/client_id.hpp"
+#include "numsequence/sequence/checksum.hpp"
+#include "numsequence/sequence/sequence.hpp"
+#include "numsequence/server/session_seeds.hpp"
 
 #ifndef NUMSEQUENCE_SERVER_BIN
 #error "NUMSEQUENCE_SERVER_BIN must name the numsequence-server binary"

@@ -190,6 +190,11 @@ TEST_CASE("fibonacci: an index past max_fibonacci_index is refused with out_of_r
   CHECK_THROWS_AS(fibonacci_checksum(2, huge), std::out_of_range);  // from + count wraps
   CHECK_THROWS_AS(fibonacci_sum(max + 1, 1), std::out_of_range);
   CHECK_THROWS_AS(fibonacci_sum(huge, huge), std::out_of_range);
+  CHECK_THROWS_AS(check_fibonacci_range(max, 2), std::out_of_range);
+  CHECK_THROWS_AS(check_fibonacci_range(max + 1, 1), std::out_of_range);
+  CHECK_NOTHROW(check_fibonacci_range(max, 1));
+  CHECK_NOTHROW(check_fibonacci_range(0, max + 1));
+  CHECK_NOTHROW(check_fibonacci_range(huge, 0));
 }
 
 TEST_CASE("fibonacci cursor: a refused seek leaves the cursor where it was") {

@@ -49,8 +49,13 @@ void check_index(std::uint64_t k) {
   }
 }
 
-// Indices from .. from + count - 1, without overflowing for any uint64 pair.
-void check_range(std::uint64_t from, std::uint64_t count) {
+unsigned long gmp_index(std::uint64_t k) noexcept {
+  return static_cast<unsigned long>(k);  // in range: see the static_assert above
+}
+
+}  // namespace
+
+void check_fibonacci_range(std::uint64_t from, std::uint64_t count) {
   if (count == 0)
     return;
   check_index(from);
@@ -60,12 +65,6 @@ void check_range(std::uint64_t from, std::uint64_t count) {
                             std::to_string(max_fibonacci_index) + ")");
   }
 }
-
-unsigned long gmp_index(std::uint64_t k) noexcept {
-  return static_cast<unsigned long>(k);  // in range: see the static_assert above
-}
-
-}  // namespace
 
 std::string fibonacci_value(std::uint64_t k) {
   check_index(k);
@@ -132,7 +131,7 @@ void fibonacci_cursor::step() {
 }
 
 md5_digest fibonacci_checksum(std::uint64_t from, std::uint64_t count) {
-  check_range(from, count);
+  check_fibonacci_range(from, count);
   list_checksum sum;
   if (count > 0) {
     fibonacci_cursor cursor{from};
@@ -147,7 +146,7 @@ md5_digest fibonacci_checksum(std::uint64_t from, std::uint64_t count) {
 }
 
 std::string fibonacci_sum(std::uint64_t from, std::uint64_t count) {
-  check_range(from, count);
+  check_fibonacci_range(from, count);
   if (count == 0)
     return "0";
   big_integer total;

@@ -25,13 +25,7 @@ const fibonacci_query& checked(const fibonacci_query& q) {
   }
   if (q.format == fibonacci_format::compat_result && q.shape != fibonacci_shape::first_n)
     throw std::invalid_argument("Fibonacci compat_result format is for the first n only");
-  if (q.count != 0 && q.last() < q.from)
-    throw std::out_of_range("Fibonacci range passes the largest index");
-  if (q.count != 0 && q.last() > max_fibonacci_index) {
-    throw std::out_of_range("Fibonacci index " + std::to_string(q.last()) +
-                            " is above the largest computed (" +
-                            std::to_string(max_fibonacci_index) + ")");
-  }
+  check_fibonacci_range(q.from, q.count);
   return q;
 }
 

@@ -69,11 +69,15 @@ class framed_reader {
   std::size_t max_frame() const noexcept { return decoder_.max_frame(); }
 
  private:
+  // Makes held_ hold [begin_, end_) at its front and room for `n` more bytes after it. The
+  // string only grows, so the room is zero-filled once, not on every read.
+  void make_room(std::size_t n);
+
   frame_decoder decoder_;
-  std::string held_;          // bytes [begin_, size()) are pending when nothing is lent
-  std::size_t begin_ = 0;     // consumed bytes at the front of held_ (or of lent_)
-  std::string_view lent_;     // the caller's bytes, while they are being framed
-  std::size_t prepared_ = 0;  // size of held_ before the last prepare()
+  std::string held_;       // bytes [begin_, end_) are pending when nothing is lent
+  std::size_t begin_ = 0;  // consumed bytes at the front of held_ (or of lent_)
+  std::size_t end_ = 0;    // end of the bytes held; the rest of held_ is room
+  std::string_view lent_;  // the caller's bytes, while they are being framed
 };
 
 }  // namespace numsequence

@@ -13,14 +13,19 @@
 namespace numsequence {
 
 /// @brief The default `--max-fibonacci`: the largest n (and the largest range end + 1) the
-/// server accepts. The largest answer, the JSON list of the first 25,000 numbers, is
-/// 65,334,837 bytes: within 64 MiB (67,108,864), which n = 25,337 would still fit.
+/// server accepts. The largest answers, the JSON of the first 25,000 numbers (65,334,837 bytes)
+/// and of the range 0 .. 24,999 (10 bytes more), are within 64 MiB (67,108,864 bytes); the
+/// exact bound is n = 25,337.
 inline constexpr std::uint64_t default_max_fibonacci = 25'000;
 
 /// @brief The largest index any function here computes; a larger one throws
 /// std::out_of_range. F(10^9) has 208,987,640 digits: far beyond any sensible
 /// `--max-fibonacci`, and far below the sizes at which GMP gives up by aborting the process.
 inline constexpr std::uint64_t max_fibonacci_index = 1'000'000'000;
+
+/// @brief Throws std::out_of_range, naming the numbers, unless F(from) .. F(from + count - 1)
+/// all lie within max_fibonacci_index (any from passes with count 0); no overflow for any pair.
+void check_fibonacci_range(std::uint64_t from, std::uint64_t count);
 
 /// @brief F(k) exactly, as decimal text.
 ///

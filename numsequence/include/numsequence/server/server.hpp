@@ -61,14 +61,6 @@ struct server_config {
 class connection_registry;
 std::shared_ptr<connection_registry> make_connection_registry();
 
-namespace detail {
-class server_connection;
-}
-
-/// @brief Seed for a normal-mode session: random, or derived from `fixed_seed` and the id.
-std::uint64_t make_session_seed(const std::optional<std::uint64_t>& fixed_seed,
-                                const client_id& id);
-
 /// @brief Accepts connections and serves the protocol on them.
 ///
 /// Lifetime: the io_context, the store and the server must outlive every
@@ -101,9 +93,10 @@ class server {
   /// @brief Connections open now.
   std::size_t connection_count() const noexcept;
 
- private:
-  friend class detail::server_connection;
+  /// @brief Internal: the state the server's connections share (defined in the sources).
   struct impl;
+
+ private:
   std::shared_ptr<impl> impl_;
 };
 

@@ -39,6 +39,10 @@ class spawned_server {
   std::optional<int> stop(std::chrono::milliseconds timeout);
 
  private:
+  /// Reads the child's stdout up to its first newline, within `timeout` (stops the child
+  /// and throws if it does not come).
+  std::string read_first_line(std::chrono::milliseconds timeout);
+
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
   bool reaped_ = false;

@@ -1,4 +1,4 @@
-#include "bench_process.hpp"
+#include "bench/process.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -51,6 +51,55 @@ bool parse_listening_line(std::string_view line, std::string& host, std::uint16_
   return true;
 }
 
+// Where the child's stderr goes: the log (appended), or /dev/null. -1 on failure.
+int open_stderr_target(const std::string& log_path) {
+  return log_path.empty()
+             ? ::open("/dev/null", O_WRONLY | O_CLOEXEC)
+             : ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+}
+
+// Our environment with `set_env` applied: "NAME=value" sets NAME, a bare "NAME" removes it.
+std::vector<std::string> child_environment(const std::vector<std::string>& set_env) {
+  auto name_of = [](std::string_view s) { return s.substr(0, s.find('=')); };
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view entry(*e);
+    const bool replaced = std::any_of(set_env.begin(), set_env.end(), [&](const std::string& s) {
+      return name_of(s) == name_of(entry);
+    });
+    if (!replaced)
+      env.emplace_back(entry);
+  }
+  for (const auto& s : set_env) {
+    if (s.find('=') != std::string::npos)
+      env.push_back(s);
+  }
+  return env;
+}
+
+// The null-terminated array execve() takes; valid while `strings` is.
+std::vector<char*> c_strings(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (const auto& s : strings)
+    out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+// The child after fork(): only async-signal-safe calls from here on.
+[[noreturn]] void exec_child(pid_t parent, int out_fd, int err_fd, char* const* args,
+                             char* const* env) noexcept {
+  // A bench that dies must not leave a server behind.
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (::getppid() != parent)
+    ::_exit(127);
+  const int null_in = ::open("/dev/null", O_RDONLY);
+  if (null_in < 0 || ::dup2(null_in, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0)
+    ::_exit(127);
+  ::execve(args[0], args, env);
+  ::_exit(127);
+}
+
 }  // namespace
 
 spawned_server::spawned_server(const std::vector<std::string>& argv,
@@ -61,38 +110,16 @@ spawned_server::spawned_server(const std::vector<std::string>& argv,
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0)
     throw_errno("pipe2");
-  const int err_fd =
-      log_path.empty() ? ::open("/dev/null", O_WRONLY | O_CLOEXEC)
-                       : ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const int err_fd = open_stderr_target(log_path);
   if (err_fd < 0) {
     ::close(out[0]);
     ::close(out[1]);
     throw_errno(log_path.empty() ? "open /dev/null" : "open the server log");
   }
   // Everything the child needs is built before fork: after it, only async-signal-safe calls.
-  std::vector<char*> args;
-  for (const auto& a : argv)
-    args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  // set_env: "NAME=value" sets NAME, a bare "NAME" removes it.
-  auto name_of = [](std::string_view s) { return s.substr(0, s.find('=')); };
-  std::vector<std::string> env_store;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string_view entry(*e);
-    const bool replaced = std::any_of(set_env.begin(), set_env.end(), [&](const std::string& s) {
-      return name_of(s) == name_of(entry);
-    });
-    if (!replaced)
-      env_store.emplace_back(entry);
-  }
-  for (const auto& s : set_env) {
-    if (s.find('=') != std::string::npos)
-      env_store.push_back(s);
-  }
-  std::vector<char*> env;
-  for (auto& e : env_store)
-    env.push_back(e.data());
-  env.push_back(nullptr);
+  const std::vector<char*> args = c_strings(argv);
+  const std::vector<std::string> env_store = child_environment(set_env);
+  const std::vector<char*> env = c_strings(env_store);
   const pid_t parent = ::getpid();
 
   pid_ = ::fork();
@@ -102,29 +129,27 @@ spawned_server::spawned_server(const std::vector<std::string>& argv,
     ::close(err_fd);
     throw_errno("fork");
   }
-  if (pid_ == 0) {
-    // A bench that dies must not leave a server behind.
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent)
-      ::_exit(127);
-    const int null_in = ::open("/dev/null", O_RDONLY);
-    if (null_in < 0 || ::dup2(null_in, 0) < 0 || ::dup2(out[1], 1) < 0 || ::dup2(err_fd, 2) < 0)
-      ::_exit(127);
-    ::execve(args[0], args.data(), env.data());
-    ::_exit(127);
-  }
+  if (pid_ == 0)
+    exec_child(parent, out[1], err_fd, args.data(), env.data());
   ::close(out[1]);
   ::close(err_fd);
   stdout_fd_ = out[0];
 
-  // Read the first line, with a deadline.
+  const std::string line = read_first_line(timeout);
+  if (!parse_listening_line(line, host_, port_)) {
+    stop(std::chrono::milliseconds(2000));
+    throw std::runtime_error("unexpected first line from the server: '" + line + "'");
+  }
+}
+
+std::string spawned_server::read_first_line(std::chrono::milliseconds timeout) {
   std::string line;
   const auto deadline = steady::now() + timeout;
   for (;;) {
     const auto newline = line.find('\n');
     if (newline != std::string::npos) {
       line.resize(newline);
-      break;
+      return line;
     }
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now()).count();
@@ -145,10 +170,6 @@ spawned_server::spawned_server(const std::vector<std::string>& argv,
                                "; see its log)");
     }
     line.append(buf, static_cast<std::size_t>(got));
-  }
-  if (!parse_listening_line(line, host_, port_)) {
-    stop(std::chrono::milliseconds(2000));
-    throw std::runtime_error("unexpected first line from the server: '" + line + "'");
   }
 }
 
