@@ -19,6 +19,10 @@ if(NOT TARGET http_parser::http_parser)
 endif()
 # Request targets and query strings (RFC 3986).
 pkg_check_modules(URIPARSER REQUIRED IMPORTED_TARGET liburiparser)
+# WebSocket framing (RFC 6455): wslay's CMake config defines the target `wslay`.
+find_package(wslay CONFIG REQUIRED)
+# JSON of the WebSocket stream's requests (header-only, used by one source file).
+find_package(nlohmann_json 3.11 CONFIG REQUIRED)
 
 # JSON string escaping for the json log format (header-only, used inside the library only).
 find_package(nlohmann_json 3 CONFIG REQUIRED)

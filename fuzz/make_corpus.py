@@ -306,8 +306,70 @@ def http_corpus():
     http("bare_lf", "GET /fib/3 HTTP/1.1\nHost: a\n\n")
 
 
+def ws_frame(head, payload=b"", key=b"\0\0\0\0", masked=True, length_form=0):
+    """A client frame (RFC 6455 section 5.2). The zero key leaves the payload readable, so
+    mutations work on the JSON itself."""
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8")
+    n = len(payload)
+    bit = 0x80 if masked else 0
+    if length_form == 0 and n < 126:
+        header = bytes([head, bit | n])
+    elif length_form != 127 and n < 65536:
+        header = bytes([head, bit | 126]) + n.to_bytes(2, "big")
+    else:
+        header = bytes([head, bit | 127]) + n.to_bytes(8, "big")
+    if not masked:
+        return header + payload
+    return header + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+
+def ws_text(payload):
+    return ws_frame(0x81, payload)
+
+
+def ws_close(code=None, reason=""):
+    return ws_frame(0x88, b"" if code is None else code.to_bytes(2, "big") + reason.encode())
+
+
+def websocket(name, stream, cut=0, config=0x03):
+    """fuzz_websocket inputs: byte 0 seeds the cuts, byte 1 the limits, then client bytes.
+    config 0x03: 4096-byte messages, 16 waiting, a fast reader, 1024-byte frames."""
+    write("fuzz_websocket", name, bytes([cut, config]) + stream)
+
+
+def websocket_corpus():
+    websocket("first_five", ws_text('{"id":1,"sequence":"fibonacci","n":5}'))
+    websocket("range", ws_text('{"id":"r","from":290,"to":299}'), cut=3)
+    websocket("largest_small_frames", ws_text('{"n":300}'), config=0x43)
+    websocket("slow_reader", ws_text('{"n":300}') + ws_text('{"n":300}'), config=0x0f)
+    websocket("two_then_close", ws_text('{"n":3}') + ws_text('{"from":1,"to":2}') + ws_close(1000, "bye"))
+    websocket("bad_requests", b"".join(ws_text(t) for t in (
+        '{"n":-1}', '{"n":1.5}', '{"n":1e3}', '{"n":"5"}', '{"n":null}', '{"n":301}',
+        '{"from":5,"to":2}', '{"n":1,"to":2}', '{}', '[1]', '{"n":', '{"sequence":"random","n":1}',
+        '{"n":' + "9" * 400 + '}', '{"id":[{"a":1e5}],"n":1e400}', '{"n":5,"n":6}')))
+    websocket("fragmented_with_ping", ws_frame(0x01, '{"n"') + ws_frame(0x89, "ping") +
+              ws_frame(0x00, ':4') + ws_frame(0x80, '}'), cut=1)
+    websocket("ping_flood", ws_frame(0x89, "p" * 125) * 40, config=0x0f)
+    websocket("too_many_waiting", ws_text('{"n":300}') * 4, config=0x3f)
+    websocket("unmasked", ws_frame(0x81, '{"n":1}', masked=False))
+    websocket("reserved_bits", ws_frame(0xc1, '{"n":1}'))
+    websocket("bad_opcode", ws_frame(0x83, "x") + ws_frame(0x8b, "y"))
+    websocket("fragmented_ping", ws_frame(0x09, "p") + ws_frame(0x80, "q"))
+    websocket("binary", ws_frame(0x82, b"\x00\x01"))
+    websocket("invalid_utf8", ws_text(b'{"n":1,"x":"\xc0\xaf"}'))
+    websocket("too_big", ws_text('{"n":1,"pad":"' + "x" * 5000 + '"}'))
+    websocket("small_messages", ws_text('{"n":1,"pad":"' + "x" * 60 + '"}'), config=0x00)
+    websocket("non_minimal_length", ws_frame(0x81, '{"n":2}', length_form=126) +
+              ws_frame(0x81, "{}", length_form=127))
+    websocket("close_codes", ws_close(1005))
+    websocket("close_empty", ws_close())
+    websocket("close_private", ws_close(4000, "app"))
+    websocket("masked_key", ws_frame(0x81, '{"n":7}', key=b"\x37\xfa\x21\x3d"))
+
+
 if __name__ == "__main__":
-    for target in ("fuzz_codec", "fuzz_session_rules", "fuzz_http"):
+    for target in ("fuzz_codec", "fuzz_session_rules", "fuzz_http", "fuzz_websocket"):
         d = ROOT / target
         if d.exists():
             for f in d.iterdir():
@@ -315,4 +377,5 @@ if __name__ == "__main__":
     codec_corpus()
     rules_corpus()
     http_corpus()
+    websocket_corpus()
     print(sum(1 for _ in ROOT.rglob("*") if _.is_file()), "seed inputs in", os.path.relpath(ROOT))
