@@ -21,11 +21,9 @@ endif()
 pkg_check_modules(URIPARSER REQUIRED IMPORTED_TARGET liburiparser)
 # WebSocket framing (RFC 6455): wslay's CMake config defines the target `wslay`.
 find_package(wslay CONFIG REQUIRED)
-# JSON of the WebSocket stream's requests (header-only, used by one source file).
+# JSON (header-only, inside the library only): the WebSocket stream's requests, and string
+# escaping for the json log format.
 find_package(nlohmann_json 3.11 CONFIG REQUIRED)
-
-# JSON string escaping for the json log format (header-only, used inside the library only).
-find_package(nlohmann_json 3 CONFIG REQUIRED)
 # Metric families and the Prometheus text format (core only: the server serves /metrics itself).
 find_package(prometheus-cpp CONFIG REQUIRED COMPONENTS core)
 
