@@ -1,7 +1,9 @@
 #include "numsequence/protocol/codec.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <variant>
@@ -291,30 +293,70 @@ void append_num(std::string& out, std::span<const std::uint32_t> numbers) {
   append_num_piece(out, numbers, num_piece::whole);
 }
 
+namespace {
+
+// "00" "01" ... "99": two digits per table look-up.
+constexpr std::array<char, 200> two_digits = [] {
+  std::array<char, 200> t{};
+  for (int i = 0; i < 100; ++i) {
+    t[static_cast<std::size_t>(2 * i)] = static_cast<char>('0' + i / 10);
+    t[static_cast<std::size_t>(2 * i + 1)] = static_cast<char>('0' + i % 10);
+  }
+  return t;
+}();
+
+// Writes v in decimal at p, which has room for 10 bytes; returns the end. Two digits per
+// step from the right into a scratch buffer, then a copy of a constant 10 bytes (two moves,
+// no call) of which the number's own are kept: NUM replies are mostly ten-digit numbers, and
+// this is the server's hottest loop.
+char* write_u32(char* p, std::uint32_t v) noexcept {
+  char tmp[20];
+  char* const end = tmp + 10;
+  char* t = end;
+  while (v >= 100) {
+    const std::uint32_t r = v % 100;
+    v /= 100;
+    t -= 2;
+    t[0] = two_digits[2 * r];
+    t[1] = two_digits[2 * r + 1];
+  }
+  if (v >= 10) {
+    t -= 2;
+    t[0] = two_digits[2 * v];
+    t[1] = two_digits[2 * v + 1];
+  } else {
+    *--t = static_cast<char>('0' + v);
+  }
+  std::memcpy(p, t, 10);  // t + 10 stays within tmp
+  return p + (end - t);
+}
+
+}  // namespace
+
 void append_num_piece(std::string& out, std::span<const std::uint32_t> numbers, num_piece where) {
   const bool opens = where == num_piece::whole || where == num_piece::first;
   const bool closes = where == num_piece::whole || where == num_piece::last;
-  // Formatted in place: one resize to the longest possible piece, then to_chars straight
-  // into the string and one cut to the real length, instead of an append per number.
-  constexpr std::size_t max_digits = std::numeric_limits<std::uint32_t>::digits10 + 1;  // 10
-  const std::size_t start = out.size();
-  out.resize(start + 5 + numbers.size() * (max_digits + 1));  // "NUM," ... ";"
-  char* const limit = out.data() + out.size();
-  char* p = out.data() + start;
-  if (opens) {
-    *p++ = 'N';
-    *p++ = 'U';
-    *p++ = 'M';
-    *p++ = ',';
-  }
-  for (std::size_t i = 0; i < numbers.size(); ++i) {
-    if (i != 0 || !opens)
-      *p++ = ':';
-    p = std::to_chars(p, limit, numbers[i]).ptr;  // room for every number was reserved
-  }
-  if (closes)
-    *p++ = ';';
-  out.resize(static_cast<std::size_t>(p - out.data()));
+  // Formatted on the stack a chunk at a time and appended, so the string is neither
+  // zero-filled nor resized twice.
+  constexpr std::size_t chunk = 64;
+  char buffer[4 + chunk * 11 + 1 + 10];  // "NUM," ... ":4294967295" ... ";", and write_u32's slack
+  std::size_t i = 0;
+  do {
+    char* p = buffer;
+    if (opens && i == 0) {
+      std::memcpy(p, "NUM,", 4);
+      p += 4;
+    }
+    const std::size_t end = std::min(numbers.size(), i + chunk);
+    for (; i < end; ++i) {
+      if (i != 0 || !opens)
+        *p++ = ':';
+      p = write_u32(p, numbers[i]);
+    }
+    if (closes && i == numbers.size())
+      *p++ = ';';
+    out.append(buffer, static_cast<std::size_t>(p - buffer));
+  } while (i < numbers.size());
 }
 
 void append_fac(std::string& out, const md5_digest& checksum) {

@@ -63,7 +63,8 @@ void framed_reader::keep_rest() {
 
 void framed_reader::release_if_empty() noexcept {
   if (lent_.empty() && end_ == begin_) {
-    std::string().swap(held_);
+    if (capacity() != 0)  // nothing to give back otherwise: the common case, kept cheap
+      std::string().swap(held_);
     begin_ = end_ = 0;
   }
 }

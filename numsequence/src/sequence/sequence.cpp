@@ -102,8 +102,19 @@ std::span<const std::uint32_t> sequence_generator::numbers(std::uint32_t begin,
   const std::uint32_t end = begin + count;
 
   if (params_.mode == sequence_mode::normal) {
-    out_.clear();
-    for_each_normal(params_.seed, begin, end, [this](std::uint32_t v) { out_.push_back(v); });
+    out_.resize(count);
+    std::uint32_t* next = out_.data();
+    const auto key = philox_key(params_.seed);
+    // Batches asked in order share a Philox block at their boundary (a block is four
+    // numbers): the last one computed is kept, so it is not computed twice.
+    for (std::uint32_t i = begin; i < end;) {
+      if (!block_index_ || *block_index_ != i / 4) {
+        block_ = philox4x32_10({i / 4, 0, 0, 0}, key);
+        block_index_ = i / 4;
+      }
+      for (std::uint32_t w = i % 4; w < 4 && i < end; ++w, ++i)
+        *next++ = block_[w];
+    }
     return out_;
   }
 

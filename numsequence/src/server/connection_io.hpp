@@ -8,6 +8,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <span>
@@ -26,6 +27,13 @@ inline constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_await
 /// connection holds no read buffer of its own. Defined out of line on purpose: a coroutine may
 /// resume on another thread (shared io_context), and must look the address up again each time.
 std::span<char> read_scratch() noexcept;
+
+/// True when a non-blocking operation found nothing to do (EAGAIN). Compares the value
+/// first: it runs for every read and write, and the category lookup is a call.
+inline bool would_block(const std::error_code& ec) noexcept {
+  return (ec.value() == EAGAIN || ec.value() == EWOULDBLOCK) &&
+         ec.category() == asio::error::get_system_category();
+}
 
 /// Reads what a plain TCP socket (non-blocking) has into read_scratch(), without waiting:
 /// would_block when it has nothing. `bytes` views the scratch buffer until the caller next

@@ -11,26 +11,8 @@ connection_lifetime::connection_lifetime(const connection_timeouts& timeouts,
       idle_deadline_(after(
           timeouts.idle > clock::duration::zero() ? timeouts.idle : timeouts.handshake, now)) {}
 
-connection_lifetime::time_point connection_lifetime::after(clock::duration d,
-                                                           time_point now) const noexcept {
-  return d > clock::duration::zero() ? now + d : time_point::max();
-}
-
 void connection_lifetime::ready(time_point now) noexcept {
   idle_deadline_ = after(timeouts_.idle, now);
-}
-
-void connection_lifetime::request_completed(time_point now) noexcept {
-  if (state_ == state::open)
-    idle_deadline_ = after(timeouts_.idle, now);
-}
-
-void connection_lifetime::writing(time_point now) noexcept {
-  // Once a close is pending, writes no longer restart the timer (request_close() gave the
-  // rest of the reply one idle period), or a reader taking a piece per idle period could
-  // hold a closing connection for a long time.
-  if (state_ == state::open)
-    idle_deadline_ = after(timeouts_.idle, now);
 }
 
 void connection_lifetime::pausing(time_point now, clock::duration pause) noexcept {

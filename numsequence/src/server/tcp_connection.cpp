@@ -39,13 +39,65 @@ tcp_connection::tcp_connection(std::shared_ptr<server::impl> srv, asio::ip::tcp:
     machine_.lifetime().ready(clock::now());
 }
 
+// How a connection runs. Steps that complete at once (a read of bytes already there, a write
+// the socket takes whole) are carried out in a plain loop, run_ready_steps(); a step that has to
+// wait is handed to a coroutine, serve(), which performs it and any that follow, and returns
+// once only the peer's next bytes are awaited. Waiting for those is a readiness wait with a
+// callback. So a request answered at once costs no coroutine at all, and an idle connection
+// holds no coroutine frame (10,000 idle connections are a benchmark of their own).
 void tcp_connection::start(std::shared_ptr<tcp_connection> self) {
   watch(self);
+  if (self->stream_.is_tls()) {
+    continue_in_coroutine(std::move(self), step::read);  // the handshake comes first
+  } else {
+    self->carry_on(self->run_ready_steps());
+  }
+}
+
+session_connection::step tcp_connection::run_ready_steps() {
+  // One reading of the clock for the whole run: it lasts microseconds, and the timers it
+  // feeds count in milliseconds at least.
+  const auto now = clock::now();
+  for (;;) {
+    const step next = machine_.next(now);
+    if (next == step::read && !stream_.is_tls()) {
+      const read_outcome got = read_now();
+      if (got == read_outcome::bytes)
+        continue;
+      return got == read_outcome::nothing_yet ? step::read : step::close;
+    }
+    if (next == step::write && write_at_once())
+      continue;
+    return next;
+  }
+}
+
+void tcp_connection::carry_on(step next) {
+  if (next == step::read && !stream_.is_tls()) {
+    wait_for_bytes();
+  } else if (next == step::close) {
+    end();
+  } else {
+    continue_in_coroutine(self(), next);
+  }
+}
+
+void tcp_connection::wait_for_bytes() {
+  machine_.idle();
+  stream_.socket().async_wait(asio::ip::tcp::socket::wait_read,
+                              [self = self()](std::error_code ec) {
+                                if (ec || self->lifetime().closed())
+                                  self->end();
+                                else
+                                  self->carry_on(self->run_ready_steps());
+                              });
+}
+
+void tcp_connection::continue_in_coroutine(std::shared_ptr<tcp_connection> self, step next) {
   const auto executor = self->stream_.get_executor();
-  // The connection's life is one coroutine (serve); what follows it runs from its completion
-  // handler, so that while the connection waits, no frame of an enclosing coroutine is held.
-  asio::co_spawn(executor, self->serve(), [self](std::exception_ptr failure) {
+  asio::co_spawn(executor, self->serve(next), [self](std::exception_ptr failure, step last) {
     if (failure) {
+      last = step::close;
       try {
         std::rethrow_exception(failure);
       } catch (const std::exception& e) {
@@ -54,54 +106,24 @@ void tcp_connection::start(std::shared_ptr<tcp_connection> self) {
         log(log_level::warning, "connection ended by an unexpected error");
       }
     }
-    self->close_now();
-    asio::co_spawn(self->stream_.get_executor(), finish(self), asio::detached);
+    self->carry_on(last);
   });
 }
 
-asio::awaitable<void> tcp_connection::finish(std::shared_ptr<tcp_connection> self) {
-  co_await self->release_session();
-  self->server_->connection_ended(self.get());
-}
-
-asio::awaitable<bool> tcp_connection::handshake() {
-  if (auto* tls = stream_.tls()) {
-    auto [ec] = co_await tls->async_handshake(asio::ssl::stream_base::server, use_nothrow);
-    if (ec) {
-      // Plain-text clients, scanners and wrong certificates end here; not the server's fault.
-      log(log_level::debug, "TLS handshake failed: ", ec.message());
-      co_return false;
-    }
-    machine_.lifetime().ready(clock::now());
-  }
-  co_return true;
-}
-
-asio::awaitable<void> tcp_connection::serve() {
-  // A loop that performs the steps the connection asks for. An if-chain, not a switch:
-  // g++ 12.2 miscompiled `switch (machine_.next(...))` with co_await in its cases (the
-  // coroutine frame was corrupted when it resumed; clang was fine).
-  // Waiting for bytes happens here, not in a nested coroutine: an idle connection then holds
-  // the fewest coroutine frames (10,000 idle connections are a benchmark of their own).
-  if (!co_await handshake())
-    co_return;
+asio::awaitable<session_connection::step> tcp_connection::serve(step next) {
+  // Performs the steps that wait, until only the peer's next bytes are awaited (plain TCP) or
+  // the connection ends. An if-chain, not a switch: g++ 12.2 miscompiled a switch on the step
+  // with co_await in its cases (the frame was corrupted on resumption; clang was fine).
+  if (stream_.is_tls() && !handshaken_ && !co_await handshake())
+    co_return step::close;
   for (;;) {
-    const step next = machine_.next(clock::now());
     bool go_on = true;
     if (next == step::read) {
-      const read_outcome got = read_now();
-      if (got == read_outcome::nothing_yet) {
-        machine_.idle();
-        auto [ec] =
-            co_await stream_.socket().async_wait(asio::ip::tcp::socket::wait_read, use_nothrow);
-        go_on = !ec;
-      } else if (got == read_outcome::tls) {
-        go_on = co_await read_tls();
-      } else {
-        go_on = got == read_outcome::bytes;
-      }
+      if (!stream_.is_tls())
+        co_return step::read;
+      go_on = co_await read_tls();
     } else if (next == step::write) {
-      go_on = co_await write();
+      go_on = co_await write_rest_of_output();
     } else if (next == step::store) {
       co_await store_step();
     } else if (next == step::pause) {
@@ -110,16 +132,37 @@ asio::awaitable<void> tcp_connection::serve() {
       go_on = false;  // step::close
     }
     if (!go_on)
-      co_return;
+      co_return step::close;
+    next = run_ready_steps();
   }
 }
 
+void tcp_connection::end() {
+  close_now();
+  asio::co_spawn(stream_.get_executor(), finish(self()), asio::detached);
+}
+
+asio::awaitable<void> tcp_connection::finish(std::shared_ptr<tcp_connection> self) {
+  co_await self->release_session();
+  self->server_->connection_ended(self.get());
+}
+
+asio::awaitable<bool> tcp_connection::handshake() {
+  auto [ec] = co_await stream_.tls()->async_handshake(asio::ssl::stream_base::server, use_nothrow);
+  if (ec) {
+    // Plain-text clients, scanners and wrong certificates end here; not the server's fault.
+    log(log_level::debug, "TLS handshake failed: ", ec.message());
+    co_return false;
+  }
+  handshaken_ = true;
+  machine_.lifetime().ready(clock::now());
+  co_return true;
+}
+
 tcp_connection::read_outcome tcp_connection::read_now() {
-  if (stream_.is_tls())
-    return read_outcome::tls;
   std::string_view bytes;
   const std::error_code ec = read_into_scratch(stream_.socket(), bytes);
-  if (ec == asio::error::would_block || ec == asio::error::try_again)
+  if (would_block(ec))
     return read_outcome::nothing_yet;
   if (ec) {
     // EOF, resets and our own closes are how connections end; nothing to report.
@@ -142,12 +185,23 @@ asio::awaitable<bool> tcp_connection::read_tls() {
   co_return true;
 }
 
-asio::awaitable<bool> tcp_connection::write() {
+bool tcp_connection::write_at_once() {
   const std::string_view bytes = machine_.output();
   std::error_code ec;
-  const std::size_t sent = write_now(stream_, bytes, ec);
-  if (!ec && sent < bytes.size())
-    ec = co_await write_rest(stream_, bytes.substr(sent));
+  sent_ = write_now(stream_, bytes, ec);
+  if (ec) {
+    close_now();  // next() now answers close
+    return true;
+  }
+  if (sent_ < bytes.size())
+    return false;
+  machine_.written();
+  return true;
+}
+
+asio::awaitable<bool> tcp_connection::write_rest_of_output() {
+  const std::string_view rest = machine_.output().substr(sent_);
+  const std::error_code ec = co_await write_rest(stream_, rest);
   if (ec) {
     close_now();
     co_return false;

@@ -34,16 +34,24 @@ class tcp_connection final : public connection_base {
   void deadline_passed(connection_lifetime::timer which);
 
  private:
+  using step = session_connection::step;
+  enum class read_outcome : std::uint8_t { bytes, nothing_yet, ended };
+
   std::shared_ptr<tcp_connection> self() {
     return std::static_pointer_cast<tcp_connection>(shared_from_this());
   }
+  step run_ready_steps();
+  void carry_on(step next);
+  void wait_for_bytes();
+  static void continue_in_coroutine(std::shared_ptr<tcp_connection> self, step next);
+  asio::awaitable<step> serve(step next);
+  void end();
   static asio::awaitable<void> finish(std::shared_ptr<tcp_connection> self);
   asio::awaitable<bool> handshake();
-  asio::awaitable<void> serve();
-  enum class read_outcome : std::uint8_t { bytes, nothing_yet, ended, tls };
   read_outcome read_now();
   asio::awaitable<bool> read_tls();
-  asio::awaitable<bool> write();
+  bool write_at_once();
+  asio::awaitable<bool> write_rest_of_output();
   asio::awaitable<void> pause();
   asio::awaitable<void> store_step();
   asio::awaitable<void> create_session();
@@ -64,6 +72,8 @@ class tcp_connection final : public connection_base {
   std::unique_ptr<asio::steady_timer> pause_timer_;
   std::unique_ptr<asio::steady_timer> keep_alive_timer_;
   session_connection machine_;
+  std::size_t sent_ = 0;  // bytes of the output written at once, before the rest must wait
+  bool handshaken_ = false;
 };
 
 }  // namespace numsequence::detail

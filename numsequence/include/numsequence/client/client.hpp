@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "numsequence/sequence/checksum.hpp"
 #include "numsequence/protocol/client_id.hpp"
+#include "numsequence/sequence/checksum.hpp"
 
 namespace numsequence {
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "numsequence/sequence/checksum.hpp"
 #include "numsequence/protocol/client_id.hpp"
+#include "numsequence/sequence/checksum.hpp"
 
 namespace numsequence {
 

@@ -6,8 +6,8 @@
 #include <variant>
 #include <vector>
 
-#include "numsequence/sequence/checksum.hpp"
 #include "numsequence/protocol/client_id.hpp"
+#include "numsequence/sequence/checksum.hpp"
 
 namespace numsequence {
 

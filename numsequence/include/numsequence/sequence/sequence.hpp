@@ -1,13 +1,15 @@
 #pragma once
 /// @brief Which numbers a session holds, and computing any batch of them.
 
+#include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
-#include "numsequence/sequence/checksum.hpp"
 #include "numsequence/protocol/client_id.hpp"
+#include "numsequence/sequence/checksum.hpp"
 
 namespace numsequence {
 
@@ -60,6 +62,9 @@ class sequence_generator {
   sequence_params params_;
   std::unique_ptr<test_cursor> test_;  // only in test mode: ~2.5 KiB of MT state
   std::vector<std::uint32_t> out_;
+  // Normal mode: the last Philox block computed, and its index.
+  std::optional<std::uint32_t> block_index_;
+  std::array<std::uint32_t, 4> block_{};
 };
 
 /// @brief All n numbers in order (for tests and small sequences).

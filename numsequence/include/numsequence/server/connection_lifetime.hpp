@@ -49,10 +49,17 @@ class connection_lifetime {
   /// @brief The first request may now come (a TLS handshake finished): the idle timer runs.
   void ready(time_point now) noexcept;
   /// @brief A complete request arrived: the idle timer restarts.
-  void request_completed(time_point now) noexcept;
+  void request_completed(time_point now) noexcept {
+    if (state_ == state::open)
+      idle_deadline_ = after(timeouts_.idle, now);
+  }
   /// @brief Bytes are being written: a peer that takes them keeps the connection alive, unless
-  /// a close is pending (then the reply has one idle period in all, however slowly it is read).
-  void writing(time_point now) noexcept;
+  /// a close is pending (then the reply has one idle period in all, however slowly it is read:
+  /// a reader taking a piece per idle period must not hold a closing connection for long).
+  void writing(time_point now) noexcept {
+    if (state_ == state::open)
+      idle_deadline_ = after(timeouts_.idle, now);
+  }
   /// @brief A pause that is part of a reply (pacing): it must not count as idleness.
   void pausing(time_point now, clock::duration pause) noexcept;
 
@@ -77,7 +84,9 @@ class connection_lifetime {
   timer on_deadline(time_point now) noexcept;
 
  private:
-  time_point after(clock::duration d, time_point now) const noexcept;
+  static time_point after(clock::duration d, time_point now) noexcept {
+    return d > clock::duration::zero() ? now + d : time_point::max();
+  }
 
   connection_timeouts timeouts_;
   time_point session_deadline_;

@@ -7,8 +7,8 @@
 #include <memory>
 #include <string>
 
-#include "numsequence/store/redis_client.hpp"
 #include "numsequence/session/session_store.hpp"
+#include "numsequence/store/redis_client.hpp"
 
 namespace numsequence {
 
