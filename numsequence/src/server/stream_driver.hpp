@@ -96,6 +96,10 @@ class stream_driver : public connection_base {
   asio::awaitable<void> on_end() { co_return; }
   void on_close_now() {}
 
+  /// The socket went to another connection (an upgrade), which takes this one's place in the
+  /// connection limit too: ending this one frees no place.
+  void hand_over() noexcept { handed_over_ = true; }
+
   Derived& derived() noexcept { return static_cast<Derived&>(*this); }
   std::shared_ptr<Derived> self() { return std::static_pointer_cast<Derived>(shared_from_this()); }
 
@@ -199,7 +203,7 @@ class stream_driver : public connection_base {
 
   static asio::awaitable<void> finish(std::shared_ptr<Derived> self) {
     co_await self->on_end();
-    self->server_->connection_ended(self.get());
+    self->server_->connection_ended(self.get(), !self->handed_over_);
   }
 
   asio::awaitable<bool> handshake() {
@@ -267,6 +271,7 @@ class stream_driver : public connection_base {
 
   std::size_t sent_ = 0;  // bytes of the output written at once, before the rest must wait
   bool handshaken_ = false;
+  bool handed_over_ = false;
 };
 
 }  // namespace numsequence::detail
