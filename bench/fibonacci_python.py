@@ -4,7 +4,8 @@
 Computes the first N Fibonacci numbers iteratively and serialises them with json.dumps into
 the same bytes the server sends ({"sequence":"fibonacci","n":N,"numbers":[...]}, no spaces);
 best of 3. Prints one JSON line with the same field names as numsequence-bench-fibonacci, and
-the MD5 of the body, which must equal its body_md5.
+the MD5 of the body, which must equal its body_md5, and the list MD5 (of Python's str() of the
+list, the stream's checksum; outside the timing).
 
     bench/fibonacci_python.py [N]      default 25000
 """
@@ -38,9 +39,12 @@ def main():
         start = time.perf_counter()
         text = body(n)
         best = min(best, time.perf_counter() - start)
+    # str(list) of integers is the JSON list with ", " between the numbers.
+    listed = text[text.index("["):-1].replace(",", ", ")
     print(json.dumps({"n": n, "bytes": len(text), "python_s": round(best, 3),
                       "python_mb_s": round(len(text) / best / 1e6, 1),
                       "body_md5": hashlib.md5(text.encode()).hexdigest(),
+                      "list_md5": hashlib.md5(listed.encode()).hexdigest(),
                       "python": sys.version.split()[0]}))
 
 
