@@ -51,108 +51,122 @@ void check_upgrade(const http_response_reader& response, std::string_view key) {
     fail("Sec-WebSocket-Accept '" + accept + "' does not match the key");
 }
 
-// wslay's callbacks, with access to the client they serve (user_data).
+// wslay's frame-layer callbacks, with access to the client they serve (user_data).
 struct ws_client_callbacks {
   static ws_client& self(void* user_data) noexcept { return *static_cast<ws_client*>(user_data); }
 
-  // Hands wslay the bytes of the current feed(); "would block" once they are used up.
-  static ssize_t recv(wslay_event_context_ptr ctx, std::uint8_t* buf, std::size_t len, int,
-                      void* user_data) {
+  // Hands wslay the bytes of the current feed(); 0 ("want read") once they are used up.
+  static ssize_t recv(std::uint8_t* buf, std::size_t len, int, void* user_data) {
     auto& c = self(user_data);
-    if (c.input_.empty()) {
-      wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-      return -1;
-    }
     const std::size_t n = std::min(len, c.input_.size());
     std::memcpy(buf, c.input_.data(), n);
     c.input_.remove_prefix(n);
     return static_cast<ssize_t>(n);
   }
 
-  static ssize_t send(wslay_event_context_ptr, const std::uint8_t* data, std::size_t len, int,
-                      void* user_data) {
+  static ssize_t send(const std::uint8_t* data, std::size_t len, int, void* user_data) {
     self(user_data).out_.append(reinterpret_cast<const char*>(data), len);
     return static_cast<ssize_t>(len);
   }
 
-  static int genmask(wslay_event_context_ptr, std::uint8_t* buf, std::size_t len, void*) {
+  static int genmask(std::uint8_t* buf, std::size_t len, void*) {
     return RAND_bytes(buf, static_cast<int>(len)) == 1 ? 0 : -1;
-  }
-
-  static void message(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg* arg,
-                      void* user_data) {
-    auto& c = self(user_data);
-    if (arg->opcode == WSLAY_TEXT_FRAME) {
-      c.messages_.emplace_back(reinterpret_cast<const char*>(arg->msg), arg->msg_length);
-    } else if (arg->opcode == WSLAY_CONNECTION_CLOSE) {
-      c.closed_ = true;
-      c.close_code_ = arg->status_code;
-    } else if (arg->opcode == WSLAY_BINARY_FRAME) {
-      c.binary_ = true;  // thrown by feed(): never through wslay's C frames
-    }
   }
 };
 
 ws_client::ws_client() {
-  static constexpr wslay_event_callbacks callbacks{
-      &ws_client_callbacks::recv,
-      &ws_client_callbacks::send,
-      &ws_client_callbacks::genmask,
-      nullptr,
-      nullptr,
-      nullptr,
-      &ws_client_callbacks::message,
-  };
-  if (wslay_event_context_client_init(&ctx_, &callbacks, this) != 0)
+  static constexpr wslay_frame_callbacks callbacks{
+      &ws_client_callbacks::send, &ws_client_callbacks::recv, &ws_client_callbacks::genmask};
+  if (wslay_frame_context_init(&ctx_, &callbacks, this) != 0)
     throw std::bad_alloc();
-  // The stream's frames are at most 16 KiB (one long number may pass that); any text
-  // message up to 64 MiB is taken.
-  wslay_event_config_set_max_recv_msg_length(ctx_, 64u << 20);
 }
 
 ws_client::~ws_client() {
-  wslay_event_context_free(ctx_);
+  wslay_frame_context_free(ctx_);
 }
 
 void ws_client::feed(std::string_view bytes) {
-  if (closed_)
-    return;
   input_ = bytes;
-  wslay_event_set_error(ctx_, 0);
-  const int rv = wslay_event_recv(ctx_);
+  while (!closed_) {
+    wslay_frame_iocb iocb{};
+    const ssize_t r = wslay_frame_recv(ctx_, &iocb);
+    if (r == WSLAY_ERR_WANT_READ)
+      break;
+    if (r < 0)
+      throw std::runtime_error("WebSocket framing error from the server (wslay " +
+                               std::to_string(r) + ")");
+    if (iocb.mask != 0 || iocb.rsv != 0)
+      throw std::runtime_error("the server sent a masked frame or reserved bits (RFC 6455 5.1)");
+    frame_piece(iocb.opcode, iocb.payload_length,
+                {reinterpret_cast<const char*>(iocb.data), iocb.data_length}, iocb.fin != 0);
+  }
   input_ = {};
-  if (rv != 0)
-    throw std::runtime_error("WebSocket framing error from the server (wslay " +
-                             std::to_string(rv) + ")");
-  if (binary_)
+}
+
+void ws_client::frame_piece(std::uint8_t opcode, std::uint64_t payload_length,
+                            std::string_view data, bool fin) {
+  const bool frame_start = frame_read_ == 0;
+  frame_read_ += data.size();
+  const bool frame_done = frame_read_ == payload_length;
+  if (frame_done)
+    frame_read_ = 0;
+  if (opcode == WSLAY_TEXT_FRAME || opcode == WSLAY_CONTINUATION_FRAME) {
+    if (frame_start && (opcode == WSLAY_TEXT_FRAME) == in_message_)
+      throw std::runtime_error("a text frame inside a message, or a continuation outside one");
+    in_message_ = true;
+    message_.append(data);
+    if (frame_done && fin) {
+      messages_.push_back(std::move(message_));
+      message_.clear();
+      in_message_ = false;
+    }
+    return;
+  }
+  if (opcode == WSLAY_BINARY_FRAME)
     throw std::runtime_error("the server sent a binary message (the stream sends JSON text)");
-  if (wslay_event_get_close_received(ctx_) != 0)
+  control_.append(data);
+  if (!frame_done)
+    return;
+  if (opcode == WSLAY_PING) {
+    send_frame(WSLAY_PONG, control_);
+  } else if (opcode == WSLAY_CONNECTION_CLOSE) {
     closed_ = true;
-  flush();
+    close_code_ = control_.size() >= 2
+                      ? static_cast<std::uint16_t>(static_cast<unsigned char>(control_[0]) << 8 |
+                                                   static_cast<unsigned char>(control_[1]))
+                      : 1005;
+  } else if (opcode != WSLAY_PONG) {
+    throw std::runtime_error("the server sent a frame of unknown opcode " + std::to_string(opcode));
+  }
+  control_.clear();
+}
+
+void ws_client::send_frame(std::uint8_t opcode, std::string_view payload) {
+  wslay_frame_iocb iocb{};
+  iocb.fin = 1;
+  iocb.opcode = opcode;
+  iocb.mask = 1;  // a client masks every frame (RFC 6455 5.3)
+  iocb.payload_length = payload.size();
+  iocb.data = reinterpret_cast<const std::uint8_t*>(payload.data());
+  iocb.data_length = payload.size();
+  // The send callback takes everything, so the frame goes out whole in one call.
+  if (wslay_frame_send(ctx_, &iocb) != static_cast<ssize_t>(payload.size()))
+    throw std::runtime_error("WebSocket send failed (wslay)");
 }
 
 void ws_client::send_text(std::string_view message) {
-  const wslay_event_msg msg{WSLAY_TEXT_FRAME, reinterpret_cast<const std::uint8_t*>(message.data()),
-                            message.size()};
-  if (wslay_event_queue_msg(ctx_, &msg) != 0)
-    throw std::runtime_error("cannot queue a WebSocket message (closed?)");
-  flush();
+  send_frame(WSLAY_TEXT_FRAME, message);
 }
 
 void ws_client::close() {
-  wslay_event_queue_close(ctx_, 1000, nullptr, 0);
-  flush();
+  const std::array<char, 2> normal{static_cast<char>(1000 >> 8), static_cast<char>(1000 & 0xff)};
+  send_frame(WSLAY_CONNECTION_CLOSE, {normal.data(), normal.size()});
 }
 
 std::string ws_client::take() {
   std::string m = std::move(messages_.front());
   messages_.pop_front();
   return m;
-}
-
-void ws_client::flush() {
-  if (wslay_event_want_write(ctx_) != 0 && wslay_event_send(ctx_) != 0)
-    throw std::runtime_error("WebSocket send failed (wslay)");
 }
 
 }  // namespace numsequence::bench::web
