@@ -152,6 +152,27 @@ md5_digest list_checksum::finish() {
   return digest;
 }
 
+struct list_checksum_state {
+  list_checksum::evp_state evp;
+  bool first = true;
+};
+
+std::shared_ptr<const list_checksum_state> list_checksum::save() {
+  flush();
+  auto state = std::make_shared<list_checksum_state>();
+  if (EVP_MD_CTX_copy_ex(state->evp.ctx, evp_->ctx) != 1)
+    throw std::runtime_error("MD5 state copy failed (EVP_MD_CTX_copy_ex)");
+  state->first = first_;
+  return state;
+}
+
+void list_checksum::restore(const list_checksum_state& state) {
+  if (EVP_MD_CTX_copy_ex(evp_->ctx, state.evp.ctx) != 1)
+    throw std::runtime_error("MD5 state copy failed (EVP_MD_CTX_copy_ex)");
+  used_ = 0;
+  first_ = state.first;
+}
+
 md5_digest checksum_of(std::span<const std::uint32_t> values) {
   list_checksum sum;
   sum.add(values);

@@ -1,5 +1,6 @@
 #include "numsequence/websocket/stream_answer.hpp"
 
+#include "numsequence/sequence/fibonacci_checksum_prefixes.hpp"
 #include "numsequence/websocket/json_text.hpp"
 
 namespace numsequence {
@@ -24,7 +25,15 @@ stream_answer::stream_answer(std::optional<std::string> id, stream_query query,
       frame_budget_(frame_budget),
       remaining_(query.count),
       cursor_(query.first),
-      checksum_(std::make_unique<list_checksum>()) {}
+      checksum_(std::make_unique<list_checksum>()) {
+  // The first n: go on from the checksum of the longest saved prefix within them.
+  if (query.first != 0)
+    return;
+  if (const auto p = fibonacci_checksum_prefixes::shared().at_most(query.count)) {
+    checksum_->restore(*p->state);
+    hashed_from_ = p->count;
+  }
+}
 
 bool stream_answer::next_frame(std::string& out) {
   out.clear();
@@ -60,12 +69,21 @@ void stream_answer::numbers_frame(std::string& out) {
     if (!first)
       out += ',';
     const std::size_t digits_at = out.size();
+    const std::uint64_t index = cursor_.index();
     cursor_.append_next(out);
-    checksum_->add_decimal(std::string_view(out).substr(digits_at));
+    if (index >= hashed_from_)
+      hash(index, std::string_view(out).substr(digits_at));
     --remaining_;
     first = false;
   }
   out += numbers_end;
+}
+
+void stream_answer::hash(std::uint64_t index, std::string_view digits) {
+  checksum_->add_decimal(digits);
+  auto& prefixes = fibonacci_checksum_prefixes::shared();
+  if (query_.first == 0 && prefixes.wants(index + 1))
+    prefixes.offer(index + 1, checksum_->save());
 }
 
 void stream_answer::summary_frame(std::string& out) {

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -18,6 +19,10 @@ using md5_digest = std::array<std::uint8_t, 16>;
 std::string to_hex(const md5_digest& d);
 /// @brief Parses exactly 32 hex digits (lower case only, as on the wire); nullopt otherwise.
 std::optional<md5_digest> md5_from_hex(std::string_view hex) noexcept;
+
+/// @brief A list_checksum's state after some numbers (list_checksum::save()), to go on from
+/// later in another one (restore()). Immutable: share it between threads freely.
+struct list_checksum_state;
 
 /// @brief Streams numbers into MD5 as the text `[a, b, c]` without building that text.
 ///
@@ -45,7 +50,16 @@ class list_checksum {
   /// @brief The digest of everything added; the object is then reset for a new list.
   md5_digest finish();
 
+  /// @brief The state after the numbers added so far. Costs a copy of MD5's state (about 100
+  /// bytes), not a pass over the numbers.
+  std::shared_ptr<const list_checksum_state> save();
+  /// @brief Continues from `state`, as if its numbers had been added here (what was added
+  /// before is dropped).
+  void restore(const list_checksum_state& state);
+
  private:
+  friend struct list_checksum_state;  // holds an evp_state of its own
+
   void flush();
   struct evp_state;
   evp_state* evp_;

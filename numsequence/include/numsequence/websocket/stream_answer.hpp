@@ -27,7 +27,9 @@ inline constexpr std::size_t default_frame_budget = 16 * 1024;
 ///   frame of its own, the only kind of frame past the budget. A request for no numbers
 ///   (n = 0) gets one frame with an empty list.
 /// - `{"id":…,"done":true,"count":C,"md5":"…"}`: C numbers in all, md5 of Python's
-///   `str(list)` of them, hashed as the frames were written (never a second pass).
+///   `str(list)` of them, hashed as the frames were written (never a second pass). An answer of
+///   the first n goes on from the longest prefix whose checksum an earlier answer saved
+///   (fibonacci_checksum_prefixes), and saves the ones it passes.
 ///
 /// Not thread-safe; one per request being answered. Movable.
 ///
@@ -58,6 +60,7 @@ class stream_answer {
 
   void numbers_frame(std::string& out);
   void summary_frame(std::string& out);
+  void hash(std::uint64_t index, std::string_view digits);
 
   std::string prefix_;  // `{"id":…,` or `{`
   stream_query query_;
@@ -65,6 +68,7 @@ class stream_answer {
   std::uint64_t remaining_;
   fibonacci_cursor cursor_;
   std::unique_ptr<list_checksum> checksum_;  // held by pointer: list_checksum does not move
+  std::uint64_t hashed_from_ = 0;            // numbers below this index are in checksum_ already
   stage stage_ = stage::numbers;
 };
 
