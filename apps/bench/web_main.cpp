@@ -132,7 +132,12 @@ std::string json(const web_options& o, const web_result& r) {
     out << ",\"seconds\":[";
     for (std::size_t i = 0; i < r.round_seconds.size(); ++i)
       out << (i == 0 ? "" : ",") << number(r.round_seconds[i]);
-    out << "],\"median_s\":" << number(median(r.round_seconds)) << ",\"min_s\":"
+    out << "],\"median_s\":" << number(median(r.round_seconds))
+        << ",\"first_s\":" << number(r.round_seconds.front()) << ",\"later_median_s\":"
+        << number(median(
+               std::vector<double>(r.round_seconds.begin() + (r.round_seconds.size() > 1 ? 1 : 0),
+                                   r.round_seconds.end())))
+        << ",\"min_s\":"
         << number(*std::min_element(r.round_seconds.begin(), r.round_seconds.end()))
         << ",\"median_mb_s\":"
         << number(static_cast<double>(r.bytes) / median(r.round_seconds) / 1e6);
