@@ -45,6 +45,8 @@ class http_response_reader {
   const std::string& body() const noexcept { return body_; }
   std::size_t body_size() const noexcept { return body_size_; }
 
+  /// @brief Room for a body of `bytes` before the first one arrives.
+  void reserve(std::size_t bytes) { body_.reserve(bytes); }
   /// @brief Forgets the response read, for the next one (keeps the body's capacity).
   void reset();
 

@@ -53,6 +53,8 @@ web_options parse(int argc, char** argv) {
     ("connections", "ws-many: WebSockets at once", cxxopts::value<std::string>()->default_value("1000"))
     ("expect-md5", "http: the body's MD5; ws, ws-many: the numbers' list MD5", cxxopts::value<std::string>())
     ("server-pid", "read the server's RSS and CPU time from /proc", cxxopts::value<std::string>())
+    ("memory", "bytes of answers kept at once (an estimate): made ready before the clocks start",
+     cxxopts::value<std::string>()->default_value("0"))
     ("timeout", "seconds the whole run may take", cxxopts::value<std::string>()->default_value("120"))
     ("json", "one JSON object on stdout")
     ("h,help", "this help");
@@ -100,6 +102,7 @@ web_options parse(int argc, char** argv) {
   o.timeout = std::chrono::duration<double>(
                   cli::parse_seconds("timeout", args["timeout"].as<std::string>()))
                   .count();
+  o.memory = unsigned_option<std::size_t>(args, "memory", 0, std::size_t{16} << 30);
   o.json = args.count("json") != 0;
   return o;
 }

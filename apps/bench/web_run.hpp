@@ -23,6 +23,9 @@ struct web_options {
   unsigned connections = 1000;
   std::optional<md5_digest> expect_md5;
   pid_t server_pid = 0;  ///< read the server's memory and CPU time from /proc when set
+  /// Bytes of answers the run keeps at once (an estimate): this much memory is made ready
+  /// before any clock starts, so that no answer's time includes the client's page faults.
+  std::size_t memory = 0;
   double timeout = 120;  ///< seconds for the whole run
   bool json = false;
 };
