@@ -28,6 +28,19 @@ namespace {
 using namespace numsequence;
 using namespace numsequence::bench::web;
 
+constexpr const char* modes_help = R"(
+Modes:
+  http     GET the target --rounds times on one keep-alive connection: time to the last
+           byte of each body
+  ws       one WebSocket on /v1/stream, --rounds requests for the first N one after another:
+           time from the request to the done frame
+  ws-many  --connections WebSockets opened and upgraded, then all ask for the first N at
+           once: time to the last done frame; with --server-pid, the server's RSS and CPU
+
+Every answer is checked after its clock stops; a wrong one fails the run.
+Exit status: 0 ok, 1 a failed check, a refused connection or a timeout, 2 usage error.
+)";
+
 template <class T>
 T unsigned_option(const cxxopts::ParseResult& args, const char* name, T low, T high) {
   const auto text = args[name].as<std::string>();
@@ -76,7 +89,7 @@ web_options parse(int argc, char** argv) {
     throw cli::usage_error(e.what());
   }
   if (args.count("help") != 0) {
-    std::cout << options.help() << '\n';
+    std::cout << options.help() << modes_help;
     std::exit(0);
   }
   web_options o;
