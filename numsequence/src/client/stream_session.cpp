@@ -60,7 +60,7 @@ stream_line parse_stream_line(std::string_view line) {
   if (!line.empty() && line.back() == '\r')
     line.remove_suffix(1);
   if (line.size() > max_stream_line)
-    return invalid_line("line too long (" + std::to_string(line.size()) + " bytes)" +
+    return invalid_line("line too long (over " + std::to_string(max_stream_line) + " bytes)" +
                         std::string(usage_hint));
   const auto words = words_of(line);
   if (words.empty())

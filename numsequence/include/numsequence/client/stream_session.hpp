@@ -25,7 +25,8 @@ struct stream_line {
   std::string error;    ///< invalid: a message for a person, quoting (an excerpt of) the line
 };
 
-/// @brief The longest line read as a request, in bytes; a longer one is invalid.
+/// @brief The longest line read as a request, in bytes; a longer one is invalid (a reader
+/// may cut a line after max_stream_line + 1 bytes: it is refused all the same).
 inline constexpr std::size_t max_stream_line = 200;
 
 /// @brief Reads a line: one or two whole numbers (decimal digits, leading zeros allowed)
