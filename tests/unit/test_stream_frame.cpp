@@ -113,11 +113,11 @@ TEST_CASE("stream frame: malformed frames are invalid with the reason") {
       {R"({"error":5})", "error must be a string"},
       {R"({"error":["x"]})", "error must not be an array"},
   };
-  for (const auto& [text, reason_part] : rows) {
-    CAPTURE(text);
-    const auto f = read_stream_frame(text);
+  for (const auto& row : rows) {
+    CAPTURE(row.text);
+    const auto f = read_stream_frame(row.text);
     CHECK(f.what == kind::invalid);
-    CHECK_MESSAGE(f.message.find(reason_part) != std::string::npos, f.message);
+    CHECK_MESSAGE(f.message.find(row.reason_part) != std::string::npos, f.message);
   }
 }
 

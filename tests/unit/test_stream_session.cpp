@@ -68,12 +68,12 @@ TEST_CASE("stream line: good lines are N or A B") {
       {"", line_kind::blank, 0, 0},
       {" \t \r", line_kind::blank, 0, 0},
   };
-  for (const auto& [line, what, a, b] : rows) {
-    CAPTURE(line);
-    const auto l = parse_stream_line(line);
-    CHECK(l.what == what);
-    CHECK(l.a == a);
-    CHECK(l.b == b);
+  for (const auto& row : rows) {
+    CAPTURE(row.line);
+    const auto l = parse_stream_line(row.line);
+    CHECK(l.what == row.what);
+    CHECK(l.a == row.a);
+    CHECK(l.b == row.b);
     CHECK(l.error.empty());
   }
 }
@@ -99,11 +99,11 @@ TEST_CASE("stream line: bad lines are invalid with a message naming the mistake"
       {std::string(201, '1'), "line too long (over 200 bytes)"},
       {"\x01\x02", "\"??\" is not a whole number"},
   };
-  for (const auto& [line, message_part] : rows) {
-    CAPTURE(line);
-    const auto l = parse_stream_line(line);
+  for (const auto& row : rows) {
+    CAPTURE(row.line);
+    const auto l = parse_stream_line(row.line);
     CHECK(l.what == line_kind::invalid);
-    CHECK_MESSAGE(l.error.find(message_part) != std::string::npos, l.error);
+    CHECK_MESSAGE(l.error.find(row.message_part) != std::string::npos, l.error);
   }
 }
 
@@ -260,14 +260,14 @@ TEST_CASE("stream session: a wrong md5 or count fails the answer") {
        "cfed83aeea304f32a65cb64b4a1bf0a1"},
       {done_frame(1, 4, md5_n5), "counts 4 numbers"},
   };
-  for (const auto& [done, message_part] : rows) {
-    CAPTURE(done);
+  for (const auto& row : rows) {
+    CAPTURE(row.done);
     stream_session s;
     REQUIRE(s.on_line("5"));
     std::string out;
     REQUIRE(s.on_frame(numbers_frame(1, 0, 5), out) == result::more);
-    CHECK(s.on_frame(done, out) == result::failed);
-    CHECK_MESSAGE(s.message().find(message_part) != std::string::npos, s.message());
+    CHECK(s.on_frame(row.done, out) == result::failed);
+    CHECK_MESSAGE(s.message().find(row.message_part) != std::string::npos, s.message());
     CHECK(out.find("done") == std::string::npos);
   }
 }
@@ -287,13 +287,13 @@ TEST_CASE("stream session: frames that do not follow the answer fail it") {
       {"not json", "unreadable answer frame (not valid JSON"},
       {R"({"id":1,"from":0,"numbers":[1.5]})", "unreadable answer frame (numbers must hold"},
   };
-  for (const auto& [frame, message_part] : rows) {
-    CAPTURE(frame);
+  for (const auto& row : rows) {
+    CAPTURE(row.frame);
     stream_session s;
     REQUIRE(s.on_line("5"));
     std::string out;
-    CHECK(s.on_frame(frame, out) == result::failed);
-    CHECK_MESSAGE(s.message().find(message_part) != std::string::npos, s.message());
+    CHECK(s.on_frame(row.frame, out) == result::failed);
+    CHECK_MESSAGE(s.message().find(row.message_part) != std::string::npos, s.message());
     CHECK_FALSE(s.answering());
   }
 }

@@ -164,12 +164,12 @@ TEST_CASE("client handshake: a 101 that fails a check is refused with the reason
            "Sec-WebSocket-Protocol: chat\r\n\r\n",
        "a subprotocol that was not offered: \"chat\""},
   };
-  for (const auto& [response, reason_part] : rows) {
-    CAPTURE(response);
-    const auto out = read_all(response);
+  for (const auto& row : rows) {
+    CAPTURE(row.response);
+    const auto out = read_all(row.response);
     CHECK(out.state == status::refused);
     CHECK(out.http_status == 101);
-    CHECK_MESSAGE(contains(out.reason, reason_part), out.reason);
+    CHECK_MESSAGE(contains(out.reason, row.reason_part), out.reason);
   }
 }
 
