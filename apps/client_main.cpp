@@ -173,6 +173,9 @@ void parse_command(const cxxopts::ParseResult& args, parsed_command& cmd) {
           "--client_id and --batch-size belong to NEW; CONTINUE reads them "
           "from the state file");
     }
+  } else if (command == "STREAM") {
+    // main() hands STREAM its own options only when it comes first.
+    throw cli::usage_error("STREAM must come first: numsequence-client STREAM HTTP_PORT [options]");
   } else {
     throw cli::usage_error("unknown command '" + command + "' (expected NEW, CONTINUE or STREAM)");
   }

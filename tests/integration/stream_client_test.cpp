@@ -356,12 +356,15 @@ TEST_SUITE("stream client") {
                    "0\r\n1\r\n1\r\n2\r\n3\r\ndone count=5 md5=" + std::string(md5_n5)));
   }
 
-  TEST_CASE("stream client: STREAM without a port is a usage error") {
+  TEST_CASE("stream client: a missing port or STREAM after an option is a usage error") {
     temp_dir dir;
     const auto r = run_client({"STREAM"}, dir.path());
     show(r);
     CHECK(r.exit_code() == 2);
     CHECK(contains(r.err, "STREAM takes HTTP_PORT"));
+    const auto late = run_client({"--retries", "3", "STREAM", "8080"}, dir.path());
+    CHECK(late.exit_code() == 2);
+    CHECK(contains(late.err, "STREAM must come first"));
     const auto help = run_client({"STREAM", "--help"}, dir.path());
     CHECK(help.exit_code() == 0);
     CHECK(contains(help.out, "Examples:"));
