@@ -50,8 +50,9 @@ endfunction()
 string(REGEX MATCHALL "<link rel=\"stylesheet\" href=\"[^\"]+\">" links "${html}")
 string(REGEX MATCHALL "<script src=\"[^\"]+\"></script>" scripts "${html}")
 
-# Any other reference to a file (an image, a font, another stylesheet) would be fetched.
-set(rest "${html}")
+# Any other reference to a file (an image, a font, another stylesheet) would be fetched. The
+# one exception is an empty icon, which stops browsers from asking for /favicon.ico.
+string(REPLACE "<link rel=\"icon\" href=\"data:,\">" "" rest "${html}")
 foreach(tag IN LISTS links scripts)
   string(REPLACE "${tag}" "" rest "${rest}")
 endforeach()

@@ -229,9 +229,8 @@
     md5El.textContent = md5;
     const resumed = job.listRequests - 1;
     if (resumed > 0) {
-      setNote('computed here over all ' + job.n + ' numbers; the stream was resumed ' +
-              resumed + (resumed === 1 ? ' time' : ' times') +
-              ", so the server's MD5 covers only its last part", '');
+      setNote('computed here over all ' + job.n + ' numbers; the stream resumed after ' +
+              reconnections(resumed) + ", so the server's MD5 covers only its last part", '');
     } else if (job.serverMd5 === null) {
       setNote("computed here; the server's MD5 did not arrive", '');
     } else if (job.serverMd5 === md5 && job.serverCount === job.n) {
@@ -241,9 +240,13 @@
               ' numbers', 'bad');
     }
     setStatus('Done: all ' + job.n + ' numbers received' +
-              (resumed > 0 ? ', the connection resumed ' + resumed + ' times.' : '.'));
+              (resumed > 0 ? ', after ' + reconnections(resumed) + '.' : '.'));
     render();
     return true;
+  }
+
+  function reconnections(k) {
+    return k + (k === 1 ? ' reconnection' : ' reconnections');
   }
 
   function fail(message) {

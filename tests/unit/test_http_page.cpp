@@ -54,8 +54,11 @@ TEST_CASE("http_page: the page without a result is complete, self-contained and 
   CHECK(page.ends_with("</html>\n"));
   CHECK(page.size() < 64 * 1024);
   CHECK(page.find("@@") == std::string::npos);  // every marker filled in
-  for (const std::string_view external : {"<script src", "<link", " src=", "@import", "url("})
+  for (const std::string_view external : {"<script src", " src=", "@import", "url("})
     CHECK_MESSAGE(page.find(external) == std::string::npos, external);
+  // The only link: an empty icon, so that browsers do not ask for /favicon.ico.
+  CHECK(count_of(page, "<link") == 1);
+  CHECK(count_of(page, R"(<link rel="icon" href="data:,">)") == 1);
   // The stylesheet, the MD5 library and the page's script are inlined.
   CHECK(count_of(page, "<style>") == 1);
   CHECK(count_of(page, "<script>") == 2);
