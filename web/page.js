@@ -90,6 +90,7 @@
       serverMd5: null,  // the "done" frame's md5 and count for the latest list request
       serverCount: null,
       finished: false,
+      lost: false,  // finished because reconnecting failed: the same n again resumes it
       fresh: [],  // numbers not yet drawn: [index, text], at most SHOWN_NUMBERS
       shownDigits: [],  // digits of each list item drawn, oldest first
     };
@@ -153,7 +154,8 @@
     if (finishIfComplete()) return;
     if (attempts >= RETRY_ATTEMPTS) {
       fail('The connection to the server was lost at F(' + job.next + ') and ' + attempts +
-           ' attempts to reconnect failed. Calculate again to retry.');
+           ' attempts to reconnect failed. Calculate again to go on from there.');
+      job.lost = true;
       return;
     }
     const wait = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** attempts) *
@@ -342,7 +344,7 @@
     md5El.textContent = '\u2026';
     setNote('', '');
     listEl.replaceChildren();
-    listTitleEl.textContent = 'Latest numbers';
+    listTitleEl.textContent = n === 0 ? 'Latest numbers: none, n is 0' : 'Latest numbers';
     $('as-json').href = 'v1/fibonacci?n=' + n;
     $('as-text').href = 'fib?limit=' + n;
     setStatus('Receiving\u2026');
@@ -356,6 +358,16 @@
     }
   }
 
+  // The same n again after the page gave up reconnecting: go on where the stream stopped.
+  function resume() {
+    job.lost = false;
+    job.finished = false;
+    attempts = 0;
+    showError('');
+    setStatus('Reconnecting\u2026');
+    connect();
+  }
+
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const error = inputError(input.value);
@@ -364,7 +376,12 @@
       input.focus();
       return;
     }
-    start(Number(input.value.trim()));
+    const n = Number(input.value.trim());
+    if (job && job.lost && job.n === n) {
+      resume();
+    } else {
+      start(n);
+    }
   });
   input.addEventListener('input', () => input.removeAttribute('aria-invalid'));
 
