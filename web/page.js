@@ -8,7 +8,10 @@
   // How many of the latest numbers stay in the list, and about how many of their digits: the
   // DOM stays small however large n is (25,000 numbers are 65 MB of text).
   const SHOWN_NUMBERS = 100;
-  const SHOWN_DIGITS = 200000;
+  const SHOWN_DIGITS = 100000;
+  // The list is redrawn at most this often; the progress and the count every animation frame.
+  // Laying out thousands of digits each frame would take the main thread from the stream.
+  const LIST_INTERVAL_MS = 250;
   // Reconnecting: the first wait, the longest, and how many attempts in a row without a
   // single answer frame before giving up.
   const RETRY_FIRST_MS = 100;
@@ -91,8 +94,9 @@
       serverCount: null,
       finished: false,
       lost: false,  // finished because reconnecting failed: the same n again resumes it
-      fresh: [],  // numbers not yet drawn: [index, text], at most SHOWN_NUMBERS
+      fresh: [],  // numbers not yet drawn: [index, text], at most 2 * SHOWN_NUMBERS
       shownDigits: [],  // digits of each list item drawn, oldest first
+      listDrawnAt: -Infinity,  // performance.now() of the last drawList()
     };
   }
 
@@ -243,7 +247,7 @@
     }
     setStatus('Done: all ' + job.n + ' numbers received' +
               (resumed > 0 ? ', after ' + reconnections(resumed) + '.' : '.'));
-    render();
+    render(true);
     return true;
   }
 
@@ -255,7 +259,7 @@
     job.finished = true;
     showError(message);
     setStatus('Stopped at F(' + job.next + ').');
-    render();
+    render(true);
   }
 
   function showError(message) {
@@ -289,15 +293,26 @@
     });
   }
 
-  // Draws what arrived since the last frame: progress, count, and the latest numbers.
-  function render() {
+  // Draws what arrived since the last frame: the progress and the count, and the latest
+  // numbers unless they were drawn less than LIST_INTERVAL_MS ago (or `all`).
+  function render(all) {
     if (!job) return;
     const share = job.n === 0 ? 1 : job.next / job.n;
-    barEl.style.width = (100 * share).toFixed(2) + '%';
+    barEl.style.transform = 'scaleX(' + share.toFixed(4) + ')';
     progressEl.setAttribute('aria-valuenow', String(job.next));
     progressEl.setAttribute('aria-valuetext', job.next + ' of ' + job.n + ' numbers');
     countEl.textContent = String(job.next);
     if (job.fresh.length === 0) return;
+    const now = performance.now();
+    if (all || now - job.listDrawnAt >= LIST_INTERVAL_MS) {
+      job.listDrawnAt = now;
+      drawList();
+    } else {
+      scheduleRender();  // the numbers held back are drawn in a later frame
+    }
+  }
+
+  function drawList() {
     const fresh = job.fresh.slice(-SHOWN_NUMBERS);
     job.fresh = [];
     const items = document.createDocumentFragment();
