@@ -234,3 +234,20 @@ TEST_CASE("websocket_connection: a socket that asks for nothing for the idle tim
   CHECK(d.c.lifetime().on_deadline(t0 + 600s) == connection_lifetime::timer::idle);
   CHECK(d.run() == io_step::close);
 }
+TEST_CASE("websocket_connection: the test drop closes the socket after K frames, all written") {
+  for (const std::size_t k : {1u, 3u, 10u}) {
+    CAPTURE(k);
+    auto cfg = config();
+    cfg.drop_after_frames = k;
+    driver d(cfg);
+    d.c.feed(request(1, 25'000));
+    CHECK(d.run() == io_step::close);
+    const auto frames = d.frames();
+    // K numbers frames, as a network failure leaves them: no close frame, nothing cut.
+    CHECK(frames.size() == k);
+    const auto answers = read_answers(frames);
+    CHECK(answers.empty());
+    for (const auto& f : frames)
+      CHECK(f.opcode == integration::ws_text);
+  }
+}

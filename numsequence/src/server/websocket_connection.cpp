@@ -3,6 +3,14 @@
 #include "numsequence/websocket/stream_request.hpp"
 
 namespace numsequence {
+namespace {
+
+/// The test's drop (drop_after_frames) is due: that many answer frames were produced.
+bool drop_due(const websocket_connection_config& config, std::size_t frames) noexcept {
+  return config.drop_after_frames != 0 && frames >= config.drop_after_frames;
+}
+
+}  // namespace
 
 websocket_connection::websocket_connection(const websocket_connection_config& config,
                                            clock::time_point now)
@@ -22,14 +30,18 @@ io_step websocket_connection::next(clock::time_point now) {
       lifetime_.close();  // the close frame is written: the server closes the TCP connection
       return io_step::close;
     }
+    if (drop_due(config_, frames_)) {
+      // A test's network failure: the frames produced reach the client, then the socket is
+      // dropped without a close frame, so the client sees exactly K frames and must resume.
+      if (!endpoint_.output().empty())
+        return write_step(now);
+      lifetime_.close();
+      return io_step::close;
+    }
     if (!answer_)
       take_request(now);
     if (answer_ && endpoint_.ready_for_frame()) {
       produce_frames();
-      if (config_.drop_after_frames != 0 && frames_ >= config_.drop_after_frames) {
-        lifetime_.close();  // a test's network failure: no close frame, nothing more written
-        return io_step::close;
-      }
       continue;
     }
     if (!endpoint_.output().empty())
@@ -61,7 +73,7 @@ void websocket_connection::take_request(clock::time_point now) {
 }
 
 void websocket_connection::produce_frames() {
-  while (answer_ && endpoint_.ready_for_frame()) {
+  while (answer_ && endpoint_.ready_for_frame() && !drop_due(config_, frames_)) {
     if (!answer_->next_frame(frame_) || !endpoint_.send_text(frame_)) {
       answer_.reset();
       return;
@@ -69,8 +81,6 @@ void websocket_connection::produce_frames() {
     ++frames_;
     if (answer_->done())
       answer_.reset();
-    if (config_.drop_after_frames != 0 && frames_ >= config_.drop_after_frames)
-      return;
   }
 }
 
