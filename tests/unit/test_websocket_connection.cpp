@@ -251,3 +251,21 @@ TEST_CASE("websocket_connection: the test drop closes the socket after K frames,
       CHECK(f.opcode == integration::ws_text);
   }
 }
+TEST_CASE("websocket_connection: a stop during an answer lets it finish, then says 1001") {
+  driver d;
+  // The second request is waiting when the stop comes: it is not started.
+  d.c.feed(request(1, 25'000) + request(2, 5));
+  d.on_write = [&](std::size_t writes) {
+    if (writes == 2)
+      CHECK(d.c.lifetime().request_close(t0) == connection_lifetime::verdict::keep_open);
+  };
+  CHECK(d.run() == io_step::close);
+  const auto frames = d.frames();
+  REQUIRE_FALSE(frames.empty());
+  CHECK(frames.back().opcode == integration::ws_close);
+  CHECK(frames.back().close_code() == close_code::going_away);
+  const auto answers = read_answers(frames);
+  REQUIRE(answers.size() == 1);
+  CHECK(answers[0].done.id == "1");
+  CHECK(answers[0].done.md5 == md5_first_25000);
+}
