@@ -194,8 +194,9 @@ TEST_SUITE("http") {
         {"/v1/fibonacci/50", "application/json", R"({"k":50,"value":12586269025})"},
     };
     auto c = connect(server);
-    for (const auto& [target, type, body] : rows) {
-      CAPTURE(target);
+    for (const auto& row : rows) {
+      const auto& [target, type, body] = row;
+      CAPTURE(row.target);
       REQUIRE(c.send(request_head(target)));
       const auto r = c.read_one();
       CHECK(r.status == 200);

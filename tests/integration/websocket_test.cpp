@@ -116,8 +116,9 @@ TEST_SUITE("websocket") {
         {"a message over 4 KiB", masked_frame(0x81, std::string(4097, ' ')), 1009},
         {"a close from the client", masked_frame(0x88, close_body(1000, "bye")), 1000},
     };
-    for (const auto& [name, frame, code] : rows) {
-      CAPTURE(name);
+    for (const auto& row : rows) {
+      const auto& [name, frame, code] = row;
+      CAPTURE(row.name);
       websocket_client ws(server.connect_http());
       REQUIRE(ws.send_raw(frame));
       const auto close = ws.next_frame();

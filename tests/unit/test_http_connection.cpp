@@ -218,16 +218,16 @@ TEST_CASE("http_connection: when the connection ends after an answer") {
        "close"},
       {"an error on HTTP/1.0 closes it", get("/nowhere", "", "HTTP/1.0"), io_step::close, "close"},
   };
-  for (const auto& [name, request, last, connection] : rows) {
-    CAPTURE(name);
+  for (const auto& row : rows) {
+    CAPTURE(row.name);
     driver d;
     // A request after the last one must not be answered.
-    d.feed(request + get("/healthz"));
-    CHECK(d.run() == last);
+    d.feed(row.request + get("/healthz"));
+    CHECK(d.run() == row.last);
     const auto r = parse_responses(d.wire());
-    CHECK(r.size() == (last == io_step::close ? 1u : 2u));
+    CHECK(r.size() == (row.last == io_step::close ? 1u : 2u));
     REQUIRE_FALSE(r.empty());
-    CHECK(r[0].header("Connection") == connection);
+    CHECK(r[0].header("Connection") == row.connection);
   }
 }
 
@@ -244,15 +244,14 @@ TEST_CASE("http_connection: HEAD gets the head GET gets, without the body") {
       {"/healthz", config()},
       {"/", config()},
   };
-  for (const auto& [target, cfg] : rows) {
-    CAPTURE(target);
-    CAPTURE(cfg.render_whole_limit);
-    driver with_get(cfg);
-    with_get.feed(get(target));
+  for (const auto& row : rows) {
+    CAPTURE(row.target);
+    driver with_get(row.cfg);
+    with_get.feed(get(row.target));
     CHECK(with_get.run() == io_step::read);
-    driver with_head(cfg);
+    driver with_head(row.cfg);
     // The connection goes on after HEAD, even after a streamed answer's head.
-    with_head.feed(get(target, "", "HTTP/1.1", "HEAD") + get("/healthz"));
+    with_head.feed(get(row.target, "", "HTTP/1.1", "HEAD") + get("/healthz"));
     CHECK(with_head.run() == io_step::read);
     const std::string head = head_of(with_get.wire());
     CHECK(with_head.wire().substr(0, head.size()) == head);
@@ -274,17 +273,18 @@ TEST_CASE("http_connection: If-None-Match gets 304 when it matches the ETag, 200
       {R"("x", "fibonacci-v1/json/n/0/5")", 304}, {"*", 304},
       {R"("fibonacci-v1/json/n/0/6")", 200},      {R"("fibonacci-v1/text/n/0/5")", 200},
   };
-  for (const auto& [tag, status] : rows) {
-    CAPTURE(tag);
+  for (const auto& row : rows) {
+    CAPTURE(row.if_none_match);
     driver d;
-    d.feed(get("/v1/fibonacci?n=05", "If-None-Match: " + tag + "\r\n") + get("/healthz"));
+    d.feed(get("/v1/fibonacci?n=05", "If-None-Match: " + row.if_none_match + "\r\n") +
+           get("/healthz"));
     CHECK(d.run() == io_step::read);
     const auto r = parse_responses(d.wire());
     REQUIRE(r.size() == 2);
-    CHECK(r[0].status == status);
+    CHECK(r[0].status == row.status);
     CHECK(r[0].header("ETag") == R"("fibonacci-v1/json/n/0/5")");
     CHECK(r[0].header("Cache-Control") == "public, max-age=31536000, immutable");
-    if (status == 304) {
+    if (row.status == 304) {
       CHECK(r[0].body.empty());
       CHECK(r[0].count("Content-Length") == 0);
       CHECK(r[0].count("Content-Type") == 0);
@@ -413,25 +413,25 @@ TEST_CASE("http_connection: a malformed head is answered with Connection: close,
       {"HTTP/2.0", "GET /healthz HTTP/2.0\r\nHost: a\r\n\r\n", 505,
        "HTTP version 2.0 is not supported (1.0 and 1.1 are)\n"},
   };
-  for (const auto& [name, bytes, status, body] : rows) {
-    CAPTURE(name);
+  for (const auto& row : rows) {
+    CAPTURE(row.name);
     auto cfg = config();
     cfg.requests.max_request_line = 64;
     cfg.requests.max_header_block = 256;
     driver d(cfg);
     // A good request before is answered first; the one after the error never is.
-    d.feed(get("/fib?limit=2") + bytes + get("/healthz"));
+    d.feed(get("/fib?limit=2") + row.bytes + get("/healthz"));
     CHECK(d.run() == io_step::close);
     REQUIRE(d.writes.size() == 1);
     const auto r = parse_responses(d.wire());
     REQUIRE(r.size() == 2);
     CHECK(r[0].body == "0\n1\n");
-    CHECK(r[1].status == status);
+    CHECK(r[1].status == row.status);
     CHECK(r[1].header("Connection") == "close");
     CHECK(r[1].header("Content-Type") == "text/plain; charset=utf-8");
     CHECK(r[1].header("Cache-Control") == "no-store");
-    CHECK(r[1].body == body);
-    CHECK(d.services.answers.back() == std::pair{route_kind::error, status});
+    CHECK(r[1].body == row.body);
+    CHECK(d.services.answers.back() == std::pair{route_kind::error, row.status});
   }
 }
 
@@ -497,9 +497,10 @@ TEST_CASE("http_connection: healthz, readyz and metrics") {
       {"/metrics", std::nullopt, 200, "text/plain; version=0.0.4; charset=utf-8",
        "numsequence_up 1\n", route_kind::metrics},
   };
-  for (const auto& [target, not_ready, status, type, body, kind] : rows) {
-    CAPTURE(target);
-    CAPTURE(not_ready.value_or(""));
+  for (const auto& row : rows) {
+    const auto& [target, not_ready, status, type, body, kind] = row;
+    CAPTURE(row.target);
+    CAPTURE(row.not_ready.value_or(""));
     driver d;
     d.services.not_ready_ = not_ready;
     d.feed(get(target));
@@ -581,8 +582,9 @@ TEST_CASE("http_connection: refused upgrades are answered and the connection goe
        400,
        {}},
   };
-  for (const auto& [name, request, status, fields] : rows) {
-    CAPTURE(name);
+  for (const auto& row : rows) {
+    const auto& [name, request, status, fields] = row;
+    CAPTURE(row.name);
     driver d;
     d.feed(request + get("/healthz"));
     CHECK(d.run() == io_step::read);
