@@ -40,12 +40,17 @@ io_step websocket_connection::next(clock::time_point now) {
     }
     if (!answer_)
       take_request(now);
-    if (answer_ && endpoint_.ready_for_frame()) {
+    if (answer_ && endpoint_.ready_for_frame() && !dropping()) {
       produce_frames();
       continue;
     }
     if (!endpoint_.output().empty())
       return write_step(now);
+    if (dropping()) {
+      // A test's network failure, once the K-th frame is written: no close frame.
+      lifetime_.close();
+      return io_step::close;
+    }
     // A stop asked for while an answer was being written: the answer is out, so say goodbye.
     if (lifetime_.closing() && !answer_ && !going_away_sent_) {
       going_away_sent_ = true;
