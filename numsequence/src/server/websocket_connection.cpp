@@ -3,14 +3,6 @@
 #include "numsequence/websocket/stream_request.hpp"
 
 namespace numsequence {
-namespace {
-
-/// The test's drop (drop_after_frames) is due: that many answer frames were produced.
-bool drop_due(const websocket_connection_config& config, std::size_t frames) noexcept {
-  return config.drop_after_frames != 0 && frames >= config.drop_after_frames;
-}
-
-}  // namespace
 
 websocket_connection::websocket_connection(const websocket_connection_config& config,
                                            clock::time_point now)
@@ -28,14 +20,6 @@ io_step websocket_connection::next(clock::time_point now) {
       return io_step::close;
     if (endpoint_.state() == endpoint_state::closed) {
       lifetime_.close();  // the close frame is written: the server closes the TCP connection
-      return io_step::close;
-    }
-    if (drop_due(config_, frames_)) {
-      // A test's network failure: the frames produced reach the client, then the socket is
-      // dropped without a close frame, so the client sees exactly K frames and must resume.
-      if (!endpoint_.output().empty())
-        return write_step(now);
-      lifetime_.close();
       return io_step::close;
     }
     if (!answer_)
@@ -82,7 +66,7 @@ void websocket_connection::take_request(clock::time_point now) {
 }
 
 void websocket_connection::produce_frames() {
-  while (answer_ && endpoint_.ready_for_frame() && !drop_due(config_, frames_)) {
+  while (answer_ && endpoint_.ready_for_frame()) {
     if (!answer_->next_frame(frame_) || !endpoint_.send_text(frame_)) {
       answer_.reset();
       return;
@@ -90,6 +74,8 @@ void websocket_connection::produce_frames() {
     ++frames_;
     if (answer_->done())
       answer_.reset();
+    if (config_.drop_after_frames != 0 && frames_ >= config_.drop_after_frames)
+      return;
   }
 }
 
