@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace numsequence::integration {
@@ -36,8 +37,9 @@ inline constexpr std::uint8_t ws_close = 0x8;
 inline constexpr std::uint8_t ws_ping = 0x9;
 inline constexpr std::uint8_t ws_pong = 0xa;
 
-/// @brief Takes the first frame off the front of `bytes`; nullopt while it is not whole.
-inline std::optional<ws_frame> take_frame(std::string& bytes) {
+/// @brief The frame at the front of `bytes` and its size on the wire; nullopt while it is not
+/// whole.
+inline std::optional<std::pair<ws_frame, std::size_t>> frame_at(std::string_view bytes) {
   const auto byte = [&](std::size_t i) { return static_cast<std::uint8_t>(bytes[i]); };
   if (bytes.size() < 2)
     return std::nullopt;
@@ -66,15 +68,26 @@ inline std::optional<ws_frame> take_frame(std::string& bytes) {
     for (std::size_t i = 0; i < f.payload.size(); ++i)
       f.payload[i] = static_cast<char>(f.payload[i] ^ bytes[key_at + i % 4]);
   }
-  bytes.erase(0, at + static_cast<std::size_t>(length));
-  return f;
+  return std::pair{std::move(f), at + static_cast<std::size_t>(length)};
+}
+
+/// @brief Takes the first frame off the front of `bytes`; nullopt while it is not whole.
+inline std::optional<ws_frame> take_frame(std::string& bytes) {
+  auto f = frame_at(bytes);
+  if (!f)
+    return std::nullopt;
+  bytes.erase(0, f->second);
+  return std::move(f->first);
 }
 
 /// @brief Every whole frame in `bytes` (what is left of a cut one is dropped).
-inline std::vector<ws_frame> split_frames(std::string bytes) {
+inline std::vector<ws_frame> split_frames(std::string_view bytes) {
   std::vector<ws_frame> frames;
-  while (auto f = take_frame(bytes))
-    frames.push_back(std::move(*f));
+  std::size_t used = 0;
+  while (auto f = frame_at(bytes.substr(used))) {
+    frames.push_back(std::move(f->first));
+    used += f->second;
+  }
   return frames;
 }
 
