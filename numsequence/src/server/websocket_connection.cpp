@@ -47,6 +47,10 @@ io_step websocket_connection::next(clock::time_point now) {
 }
 
 void websocket_connection::take_request(clock::time_point now) {
+  // A close is pending (the server stops): the answer in progress was the last one; requests
+  // still waiting are not started, and the 1001 follows at once.
+  if (lifetime_.closing())
+    return;
   const auto event = endpoint_.next_event();
   if (!event || event->what != endpoint_event::kind::text)
     return;  // nothing yet, or the endpoint closes (its close frame is in the output)
