@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <csignal>
@@ -22,8 +23,8 @@
 #include <utility>
 #include <vector>
 
-#include "numsequence/sequence/checksum.hpp"
 #include "numsequence/protocol/client_id.hpp"
+#include "numsequence/sequence/checksum.hpp"
 #include "numsequence/sequence/sequence.hpp"
 #include "process.hpp"
 #include "tcp.hpp"
@@ -83,20 +84,13 @@ class running_server {
  public:
   /// @param args   arguments after PORT (e.g. {"--session-timeout", "0.05"})
   /// @param test_mode  true: TEST_MODE=1 in the environment; false: TEST_MODE removed
+  /// With `--http` among them, the second line `http listening on 127.0.0.1:PORT` is read too.
   explicit running_server(std::vector<std::string> args = {}, bool test_mode = true)
-      : process_(make_options(std::move(args), test_mode)) {
-    const auto line = process_.read_stdout_line(server_ready_timeout);
-    INFO("server stderr: " << process_.stderr_text());
-    REQUIRE_MESSAGE(line.has_value(), "the server printed no ready line within 10 s");
-    constexpr std::string_view prefix = "listening on 127.0.0.1:";
-    REQUIRE_MESSAGE(line->starts_with(prefix), "unexpected first line: " << *line);
-    const std::string_view digits = std::string_view(*line).substr(prefix.size());
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-    REQUIRE_MESSAGE(
-        (ec == std::errc{} && end == digits.data() + digits.size() && value > 0 && value <= 65535),
-        "no port in: " << *line);
-    port_ = static_cast<std::uint16_t>(value);
+      : http_(std::find(args.begin(), args.end(), "--http") != args.end()),
+        process_(make_options(std::move(args), test_mode)) {
+    port_ = read_ready_port("listening on 127.0.0.1:");
+    if (http_)
+      http_port_ = read_ready_port("http listening on 127.0.0.1:");
   }
 
   ~running_server() {
@@ -114,6 +108,8 @@ class running_server {
   running_server& operator=(const running_server&) = delete;
 
   std::uint16_t port() const noexcept { return port_; }
+  /// @brief The HTTP port (started with `--http`).
+  std::uint16_t http_port() const noexcept { return http_port_; }
   std::string port_text() const { return std::to_string(port_); }
   child_process& process() noexcept { return process_; }
 
@@ -131,7 +127,30 @@ class running_server {
     return std::move(*client);
   }
 
+  /// @brief A raw connection to the HTTP port.
+  tcp_client connect_http() const {
+    REQUIRE_MESSAGE(http_, "the server was started without --http");
+    auto client = tcp_client::connect(http_port_, seconds(5));
+    REQUIRE_MESSAGE(client.has_value(), "cannot connect to 127.0.0.1:" << http_port_);
+    return std::move(*client);
+  }
+
  private:
+  /// The next stdout line, which must be `prefix` and a port.
+  std::uint16_t read_ready_port(std::string_view prefix) {
+    const auto line = process_.read_stdout_line(server_ready_timeout);
+    INFO("server stderr: " << process_.stderr_text());
+    REQUIRE_MESSAGE(line.has_value(), "the server printed no ready line within 10 s");
+    REQUIRE_MESSAGE(line->starts_with(prefix), "unexpected line: " << *line);
+    const std::string_view digits = std::string_view(*line).substr(prefix.size());
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    REQUIRE_MESSAGE(
+        (ec == std::errc{} && end == digits.data() + digits.size() && value > 0 && value <= 65535),
+        "no port in: " << *line);
+    return static_cast<std::uint16_t>(value);
+  }
+
   static process_options make_options(std::vector<std::string> args, bool test_mode) {
     process_options options;
     options.argv = {server_binary, "0"};
@@ -145,8 +164,10 @@ class running_server {
     return options;
   }
 
+  bool http_ = false;  // before process_: read before the arguments are moved
   child_process process_;
   std::uint16_t port_ = 0;
+  std::uint16_t http_port_ = 0;
   bool stopped_ = false;
 };
 

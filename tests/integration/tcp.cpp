@@ -282,6 +282,12 @@ std::string tcp_client::read_until_closed(milliseconds timeout) {
   return std::exchange(buffer_, {});
 }
 
+std::string tcp_client::read_some(milliseconds timeout) {
+  if (buffer_.empty())
+    fill(steady_clock::now() + timeout);
+  return std::exchange(buffer_, {});
+}
+
 std::vector<std::string> tcp_client::read_replies(std::size_t count, milliseconds timeout) {
   const auto deadline = steady_clock::now() + timeout;
   // Counted as bytes arrive: recounting the whole buffer per read is quadratic in a

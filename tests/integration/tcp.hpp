@@ -44,6 +44,10 @@ class tcp_client {
   /// them stay buffered for the next read.
   std::vector<std::string> read_replies(std::size_t count, std::chrono::milliseconds timeout);
 
+  /// @brief Every byte received and not yet returned, waiting up to `timeout` for some when
+  /// there are none; empty on timeout or once closed() with nothing left.
+  std::string read_some(std::chrono::milliseconds timeout);
+
   /// @brief One reply, or nullopt (closed or timed out first).
   std::optional<std::string> read_reply(std::chrono::milliseconds timeout);
 

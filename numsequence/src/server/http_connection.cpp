@@ -170,6 +170,9 @@ unsigned http_connection::answer_fibonacci(const route_result& route, const http
   }
   renderer_ = std::make_unique<fibonacci_renderer>(route.fibonacci);
   chunked_ = h.framing == body_framing::chunked;
+  // Room, once, for the threshold, a piece past it and one long number: grown by doubling
+  // instead, the buffer could be given back after a write and grown again for every piece.
+  output_.reserve(stream_buffer_capacity());
   phase_ = phase::streaming;
   return 200;
 }
@@ -286,7 +289,8 @@ void http_connection::written() {
     response_finished();
   } else {
     output_.clear();
-    if (output_.capacity() > 2 * config_.output_buffer)
+    // A burst of pipelined answers must not leave a big buffer behind.
+    if (output_.capacity() > stream_buffer_capacity())
       std::string().swap(output_);
   }
   // Between requests, what was written completes every response in progress: a close asked

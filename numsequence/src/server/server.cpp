@@ -16,9 +16,9 @@
 
 #include "connection_io.hpp"
 #include "http_driver.hpp"
+#include "numsequence/http/page.hpp"
 #include "numsequence/ops/log.hpp"
 #include "numsequence/protocol/refusal.hpp"
-#include "numsequence/sequence/fibonacci.hpp"
 #include "numsequence/server/session_seeds.hpp"
 #include "server_impl.hpp"
 #include "tcp_connection.hpp"
@@ -28,37 +28,6 @@ namespace {
 
 using asio::ip::tcp;
 using detail::use_nothrow;
-
-// The page until the web page is built in: a form, and /?num=N's answer without JavaScript
-// (document 001 shows it as "F(19) = 4181").
-std::string basic_page(const route_result& route, std::uint64_t max_fibonacci) {
-  std::string html =
-      "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-      "<title>Fibonacci</title></head><body><h1>Fibonacci</h1>"
-      "<form method=\"get\" action=\"/\"><label for=\"num\">n (0 to " +
-      std::to_string(max_fibonacci - 1) +
-      ")</label> <input id=\"num\" name=\"num\" inputmode=\"numeric\"> "
-      "<button>Calculate</button></form>";
-  if (route.page_num) {
-    html += "<p id=\"result\">F(" + std::to_string(*route.page_num) +
-            ") = " + fibonacci_value(*route.page_num) + "</p>";
-  } else if (route.status >= 400) {
-    html += "<p id=\"error\" role=\"alert\">";
-    for (const char c : route.message) {
-      if (c == '<')
-        html += "&lt;";
-      else if (c == '>')
-        html += "&gt;";
-      else if (c == '&')
-        html += "&amp;";
-      else
-        html += c;
-    }
-    html += "</p>";
-  }
-  return html + "</body></html>\n";
-}
 
 // What a connection beyond --max-connections is told before it is closed.
 std::string busy_reply(bool http) {
@@ -233,7 +202,7 @@ response_cache& server_http_services::cache() {
 }
 
 std::string server_http_services::page(const route_result& route) {
-  return basic_page(route, server_.config.max_fibonacci);
+  return render_page(route, server_.config.max_fibonacci);
 }
 
 std::string server_http_services::metrics() {

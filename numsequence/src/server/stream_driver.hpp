@@ -115,16 +115,29 @@ class stream_driver : public connection_base {
     // One reading of the clock for the whole run: it lasts microseconds, and the timers it
     // feeds count in milliseconds at least.
     const auto now = clock::now();
+    // A peer that keeps bytes coming, or keeps taking large replies, would keep this loop
+    // going for ever, and the thread's other connections and timers (this one's idle timer
+    // among them) would never run: after this many reads and writes the connection waits
+    // like any other, through the event loop (a readiness wait, or the asynchronous write,
+    // which complete at once when the socket is ready).
+    constexpr int io_per_turn = 16;
+    int io_done = 0;
     for (;;) {
       const io_step next = machine_.next(now);
+      const bool own_turn_over = ++io_done > io_per_turn;
       if (next == io_step::read && !stream_.is_tls()) {
+        if (own_turn_over)
+          return io_step::read;
         const read_outcome got = read_now();
         if (got == read_outcome::bytes)
           continue;
         return got == read_outcome::nothing_yet ? io_step::read : io_step::close;
       }
-      if (next == io_step::write && write_at_once())
-        continue;
+      if (next == io_step::write) {
+        sent_ = 0;
+        if (!own_turn_over && write_at_once())
+          continue;
+      }
       return next;
     }
   }

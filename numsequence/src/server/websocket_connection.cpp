@@ -24,16 +24,17 @@ io_step websocket_connection::next(clock::time_point now) {
     }
     if (!answer_)
       take_request(now);
-    if (answer_ && endpoint_.ready_for_frame()) {
+    if (answer_ && endpoint_.ready_for_frame() && !dropping()) {
       produce_frames();
-      if (config_.drop_after_frames != 0 && frames_ >= config_.drop_after_frames) {
-        lifetime_.close();  // a test's network failure: no close frame, nothing more written
-        return io_step::close;
-      }
       continue;
     }
     if (!endpoint_.output().empty())
       return write_step(now);
+    if (dropping()) {
+      // A test's network failure, once the K-th frame is written: no close frame.
+      lifetime_.close();
+      return io_step::close;
+    }
     // A stop asked for while an answer was being written: the answer is out, so say goodbye.
     if (lifetime_.closing() && !answer_ && !going_away_sent_) {
       going_away_sent_ = true;
@@ -46,6 +47,10 @@ io_step websocket_connection::next(clock::time_point now) {
 }
 
 void websocket_connection::take_request(clock::time_point now) {
+  // A close is pending (the server stops): the answer in progress was the last one; requests
+  // still waiting are not started, and the 1001 follows at once.
+  if (lifetime_.closing())
+    return;
   const auto event = endpoint_.next_event();
   if (!event || event->what != endpoint_event::kind::text)
     return;  // nothing yet, or the endpoint closes (its close frame is in the output)

@@ -119,6 +119,8 @@ class http_connection {
   void render_piece();
   void response_finished();
   io_step write_step(clock::time_point now);
+  /// What a streamed body needs: the threshold, a piece past it, and one long number.
+  std::size_t stream_buffer_capacity() const noexcept { return 2 * config_.output_buffer + 16384; }
 
   const http_connection_config& config_;
   http_services& services_;

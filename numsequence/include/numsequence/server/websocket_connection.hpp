@@ -26,8 +26,9 @@ struct websocket_connection_config {
   /// idle: a socket on which the client sends no request for this long is closed. A person
   /// decides when to ask for the next computation, so this is long (minutes), unlike HTTP's.
   connection_timeouts timeouts;
-  /// Test only: drop the socket (no close frame, as a network failure would) after this many
-  /// answer frames on it; 0, the default, never. Lets tests cut a stream mid-way.
+  /// Test only: drop the socket (no close frame, as a network failure would) once this many
+  /// answer frames have been written on it; 0, the default, never. Lets tests cut a stream
+  /// mid-way.
   std::size_t drop_after_frames = 0;
 };
 
@@ -77,6 +78,9 @@ class websocket_connection {
   void take_request(clock::time_point now);
   void produce_frames();
   io_step write_step(clock::time_point now);
+  bool dropping() const noexcept {
+    return config_.drop_after_frames != 0 && frames_ >= config_.drop_after_frames;
+  }
 
   const websocket_connection_config& config_;
   websocket_endpoint endpoint_;
