@@ -31,19 +31,10 @@ namespace {
 
 constexpr milliseconds stream_timeout = seconds(60);
 
-/// The port of the server's HTTP listener: its second stdout line.
-std::string http_port(running_server& server) {
-  const auto line = server.process().read_stdout_line(server_ready_timeout);
-  REQUIRE_MESSAGE(line.has_value(), "no second line from the server");
-  constexpr std::string_view prefix = "http listening on 127.0.0.1:";
-  REQUIRE_MESSAGE(line->starts_with(prefix), "unexpected second line: " << *line);
-  return line->substr(prefix.size());
-}
-
 /// A server with its HTTP listener on a free port.
 struct http_server {
   explicit http_server(std::vector<std::string> args = {})
-      : server(with_http(std::move(args))), port(http_port(server)) {}
+      : server(with_http(std::move(args))), port(std::to_string(server.http_port())) {}
   static std::vector<std::string> with_http(std::vector<std::string> args) {
     args.insert(args.begin(), {"--http", "0"});
     return args;
