@@ -10,6 +10,7 @@
 #include "cli.hpp"
 #include "numsequence/net/tls.hpp"
 #include "numsequence/ops/log.hpp"
+#include "numsequence/sequence/fibonacci.hpp"
 #include "numsequence/server/runtime.hpp"
 
 namespace {
@@ -75,7 +76,10 @@ void add_limit_options(cxxopts::Options& options) {
      "(a large NUM is written in pieces; a connection buffers about 1.5 times this at most)",
      cxxopts::value<std::string>()->default_value("65536"))
     ("send-buffer", "kernel send buffer per connection in bytes (SO_SNDBUF; 0: the kernel's "
-     "autotuning)", cxxopts::value<std::string>()->default_value("0"));
+     "autotuning)", cxxopts::value<std::string>()->default_value("0"))
+    ("max-fibonacci", "largest n of a Fibonacci sequence, 1-1000000000 (INIT's n stops at "
+     "65535; HTTP and WebSocket take the same limit)",
+     cxxopts::value<std::string>()->default_value(std::to_string(default_max_fibonacci)));
 }
 
 void add_session_options(cxxopts::Options& options) {
@@ -147,6 +151,7 @@ void read_limit_options(const cxxopts::ParseResult& args, server_config& c) {
   c.send_buffer = parse_size(args, "send-buffer", 0, 64 * 1024 * 1024, "0 or 4096-67108864 bytes");
   if (c.send_buffer != 0 && c.send_buffer < 4096)
     throw cli::usage_error("invalid --send-buffer (expected 0 or 4096-67108864 bytes)");
+  c.max_fibonacci = parse_size(args, "max-fibonacci", 1, max_fibonacci_index, "1-1000000000");
 }
 
 void read_session_options(const cxxopts::ParseResult& args, runtime_options& r) {

@@ -170,7 +170,8 @@ std::error_code parse_client_message(std::string_view frame, client_message& out
   std::string_view fields = s.fields;
 
   if (s.type == "INIT") {
-    if (count != 3)
+    // The fifth field (the kind) is optional: the reference's INIT has four.
+    if (count != 3 && count != 4)
       return protocol_errc::wrong_field_count;
     init_message m{};
     if (auto ec = parse_id(next_field(fields), m.id))
@@ -179,6 +180,12 @@ std::error_code parse_client_message(std::string_view frame, client_message& out
       return ec;
     if (auto ec = parse_u32(next_field(fields), 1, max_batch, m.batch))
       return ec;
+    if (count == 4) {
+      const auto kind = parse_kind_name(fields);
+      if (!kind)
+        return protocol_errc::unknown_sequence_kind;
+      m.kind = *kind;
+    }
     out = m;
     return {};
   }
@@ -266,6 +273,10 @@ void append_init(std::string& out, const init_message& m) {
   append_decimal(out, m.n);
   out += ',';
   append_decimal(out, m.batch);
+  if (m.kind != sequence_kind::random) {
+    out += ',';
+    out += kind_name(m.kind);
+  }
   out += ';';
 }
 

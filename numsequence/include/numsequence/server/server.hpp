@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "numsequence/sequence/fibonacci.hpp"
 #include "numsequence/session/session_store.hpp"
 
 namespace asio::ssl {
@@ -30,6 +31,9 @@ struct server_config {
   duration interval = duration::zero();                ///< wait before each NUM reply
   bool test_mode = false;
   std::size_t max_message = 256;  ///< longest message accepted, without its `;`
+  /// `--max-fibonacci`: the largest n of a Fibonacci session (INIT's n field stops at 65535
+  /// on this transport); a larger one is refused with an ERR that names this limit.
+  std::uint64_t max_fibonacci = default_max_fibonacci;
   /// Derive normal-mode seeds from this and the client id instead of the OS's random
   /// source, so that servers given the same value produce the same sequences.
   std::optional<std::uint64_t> fixed_seed;
