@@ -35,6 +35,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -132,27 +133,21 @@ sequence_kind built_kind_for(std::uint64_t salt) {
   return (salt >> 40) % 3 == 1 ? sequence_kind::fibonacci : sequence_kind::random;
 }
 
-/// a + b for decimal texts: the model's own Fibonacci numbers, independent of the library.
-std::string add_decimal(const std::string& a, const std::string& b) {
-  std::string sum;
-  int carry = 0;
-  for (std::size_t i = 0; i < std::max(a.size(), b.size()) || carry != 0; ++i) {
-    const int x = i < a.size() ? a[a.size() - 1 - i] - '0' : 0;
-    const int y = i < b.size() ? b[b.size() - 1 - i] - '0' : 0;
-    sum.push_back(static_cast<char>('0' + (x + y + carry) % 10));
-    carry = (x + y + carry) / 10;
-  }
-  return {sum.rbegin(), sum.rend()};
-}
-
+/// F(0) .. F(n-1) in decimal, by additions digit by digit: independent of the library.
 std::vector<std::string> fibonacci_texts(std::uint32_t n) {
   std::vector<std::string> out;
-  std::string a = "0";
+  std::string a = "0";  // F(i), F(i+1): digits least significant first
   std::string b = "1";
   for (std::uint32_t i = 0; i < n; ++i) {
-    out.push_back(a);
-    a = add_decimal(a, b);
-    std::swap(a, b);
+    out.emplace_back(a.rbegin(), a.rend());
+    std::string sum;
+    int carry = 0;
+    for (std::size_t d = 0; d < b.size() || carry != 0; ++d) {
+      const int v = (d < a.size() ? a[d] - '0' : 0) + (d < b.size() ? b[d] - '0' : 0) + carry;
+      sum.push_back(static_cast<char>('0' + v % 10));
+      carry = v / 10;
+    }
+    a = std::exchange(b, std::move(sum));
   }
   return out;
 }
