@@ -8,13 +8,18 @@
 #include <cstdio>
 #include <cxxopts.hpp>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cli.hpp"
 #include "numsequence/client/client.hpp"
 #include "numsequence/client/state_file.hpp"
+#include "numsequence/client/stream_client.hpp"
+#include "numsequence/client/stream_session.hpp"
 #include "numsequence/net/tls.hpp"
 #include "numsequence/protocol/message.hpp"
 #include "numsequence/sequence/fibonacci.hpp"
@@ -28,6 +33,8 @@ Commands:
   NEW [N] PORT      start a session of N numbers (if N is left out: random, 1-65535,
                     or 1-25000 with --sequence fibonacci)
   CONTINUE PORT     continue the session in the state file
+  STREAM HTTP_PORT  type N or A B, get Fibonacci numbers over the server's WebSocket
+                    stream (numsequence-client STREAM --help)
 
 Examples:
   numsequence-client NEW 5 5000 --client_id 123e4567-e89b-12d3-a456-426614174000
@@ -37,6 +44,7 @@ Examples:
   numsequence-client NEW 65535 5000 --server 127.0.0.1:5001 --server 127.0.0.1:5002
   numsequence-client NEW 100 5443 --host localhost --tls --ca ca.pem
   numsequence-client NEW 1000 5000 --sequence fibonacci --batch-size 100
+  printf '10\n5 7\n' | numsequence-client STREAM 8080
 
 Exit status: 0 checksum valid, 1 checksum mismatch, 2 usage error or bad state file,
 3 the server refused (ERR), 4 gave up after --retries failed attempts (resume with CONTINUE).
@@ -149,7 +157,7 @@ void answer_help_and_version(const cxxopts::Options& options, const cxxopts::Par
 /// NEW [N] PORT or CONTINUE PORT.
 void parse_command(const cxxopts::ParseResult& args, parsed_command& cmd) {
   if (!args.count("command"))
-    throw cli::usage_error("missing command (NEW or CONTINUE)");
+    throw cli::usage_error("missing command (NEW, CONTINUE or STREAM)");
   const auto command = args["command"].as<std::string>();
   const auto rest = args.count("arguments") ? args["arguments"].as<std::vector<std::string>>()
                                             : std::vector<std::string>{};
@@ -171,8 +179,11 @@ void parse_command(const cxxopts::ParseResult& args, parsed_command& cmd) {
           "--client_id, --batch-size and --sequence belong to NEW; CONTINUE reads them "
           "from the state file");
     }
+  } else if (command == "STREAM") {
+    // main() hands STREAM its own options only when it comes first.
+    throw cli::usage_error("STREAM must come first: numsequence-client STREAM HTTP_PORT [options]");
   } else {
-    throw cli::usage_error("unknown command '" + command + "' (expected NEW or CONTINUE)");
+    throw cli::usage_error("unknown command '" + command + "' (expected NEW, CONTINUE or STREAM)");
   }
 }
 
@@ -242,7 +253,7 @@ parsed_command parse_command_line(int argc, char** argv) {
                            "Fetches a number sequence from a numsequence server, resuming "
                            "across dropped connections, and checks its checksum.");
   options.custom_help("[options]");
-  options.positional_help("NEW [N] PORT | CONTINUE PORT");
+  options.positional_help("NEW [N] PORT | CONTINUE PORT | STREAM HTTP_PORT");
   add_command_options(options);
   add_session_options(options);
   add_connection_options(options);
@@ -419,9 +430,137 @@ int run(parsed_command& cmd) {
   return static_cast<int>(result.outcome);
 }
 
+// STREAM: the interactive client of the WebSocket stream. Its own options: it has no state
+// file, session id, batch or pipeline, and speaks to the HTTP port.
+
+constexpr const char* stream_examples = R"(
+Type a line, get the numbers, one per line, then "done count=C md5=M" (MD5 of Python's
+str(list) of them, checked against the server's); the next line is read after that.
+  N      F(0) ... F(N-1), the first N Fibonacci numbers
+  A B    F(A) ... F(B)
+A bad line gets a message on stderr and is not sent. A dropped connection is resumed from
+the next number not printed. End of input (Ctrl-D) ends the client.
+
+Examples:
+  numsequence-client STREAM 8080
+  printf '10\n5 7\n' | numsequence-client STREAM 8080 --host 127.0.0.1
+
+Exit status: 0 every line answered and checked, 1 an answer failed its check, 2 usage error,
+3 a line was refused (by the client or the server), 4 gave up (server unreachable after
+--retries failed attempts, or no WebSocket stream at HTTP_PORT).
+)";
+
+// clang-format off
+void add_stream_options(cxxopts::Options& options) {
+  options.add_options()
+    ("command", "STREAM", cxxopts::value<std::string>())
+    ("arguments", "HTTP_PORT", cxxopts::value<std::vector<std::string>>());
+  options.parse_positional({"command", "arguments"});
+  options.add_options(connection_group)
+    ("host", "server address", cxxopts::value<std::string>()->default_value("127.0.0.1"))
+    ("retries", "consecutive failed connection attempts before giving up",
+     cxxopts::value<std::string>()->default_value("10"))
+    ("timeout", "seconds without a sign from the server, during an answer, before the "
+     "connection counts as lost", cxxopts::value<std::string>()->default_value("10"));
+  options.add_options(output_group)
+    ("h,help", "show this help");
+}
+// clang-format on
+
+/// STREAM HTTP_PORT [--host H] [--retries N] [--timeout S].
+stream_client_options parse_stream_command(const cxxopts::ParseResult& args) {
+  const auto rest = args.count("arguments") ? args["arguments"].as<std::vector<std::string>>()
+                                            : std::vector<std::string>{};
+  if (rest.size() != 1)
+    throw cli::usage_error("STREAM takes HTTP_PORT (the server's --http port)");
+  stream_client_options o;
+  o.target.port = cli::parse_port(rest[0]);
+  if (o.target.port == 0)
+    throw cli::usage_error("invalid port '0' (expected 1-65535)");
+  o.target.host = args["host"].as<std::string>();
+  const auto retries = cli::parse_unsigned<unsigned>(args["retries"].as<std::string>());
+  if (!retries || *retries > 1000)
+    throw cli::usage_error("invalid --retries (expected 0-1000)");
+  o.retries = *retries;
+  o.io_timeout = cli::parse_seconds("timeout", args["timeout"].as<std::string>());
+  if (o.io_timeout == o.io_timeout.zero())
+    throw cli::usage_error("--timeout must be above 0");
+  return o;
+}
+
+/// One line of stdin without its '\n' (a last line may lack it); nullopt at the end. Only the
+/// first max_stream_line + 1 bytes are kept: a longer line is refused all the same.
+std::optional<std::string> read_stdin_line() {
+  std::string line;
+  bool any = false;
+  for (int c = std::getc(stdin); c != EOF; c = std::getc(stdin)) {
+    any = true;
+    if (c == '\n')
+      return line;
+    if (line.size() <= max_stream_line)
+      line += static_cast<char>(c);
+  }
+  if (!any)
+    return std::nullopt;
+  return line;
+}
+
+/// Where the lines come from and the numbers go; a prompt only when a person types.
+void wire_stream_io(stream_client_options& o) {
+  const bool terminal = ::isatty(STDIN_FILENO) != 0;
+  o.next_line = [terminal, first = true]() mutable {
+    if (terminal && std::exchange(first, false))
+      std::fputs("Type N for F(0) ... F(N-1), or A B for F(A) ... F(B); Ctrl-D ends.\n", stderr);
+    if (terminal)
+      std::fputs("> ", stderr);
+    auto line = read_stdin_line();
+    if (!line && terminal)
+      std::fputs("\n", stderr);
+    return line;
+  };
+  o.on_output = [](std::string_view text) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);  // a frame's numbers show as they arrive, in a pipe too
+  };
+  o.on_message = [](std::string_view line) {
+    std::fprintf(stderr, "numsequence-client: %.*s\n", static_cast<int>(line.size()), line.data());
+  };
+}
+
+int stream_main(int argc, char** argv) {
+  cxxopts::Options options("numsequence-client STREAM",
+                           "Asks a numsequence server's WebSocket stream for Fibonacci numbers, "
+                           "a line at a time, resuming across dropped connections.");
+  options.custom_help("[options]");
+  options.positional_help("HTTP_PORT");
+  add_stream_options(options);
+  stream_client_options o;
+  try {
+    const cxxopts::ParseResult args = parse_arguments(options, argc, argv);
+    if (args.count("help")) {
+      std::cout << options.help({connection_group, output_group}) << stream_examples;
+      return 0;
+    }
+    o = parse_stream_command(args);
+  } catch (const cli::usage_error& e) {
+    std::cerr << "numsequence-client: " << e.what()
+              << "\nTry 'numsequence-client STREAM --help'.\n";
+    return 2;
+  }
+  wire_stream_io(o);
+  try {
+    return static_cast<int>(run_stream_client(o));
+  } catch (const std::exception& e) {
+    std::cerr << "numsequence-client: " << e.what() << '\n';
+    return 4;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "STREAM")
+    return stream_main(argc, argv);
   parsed_command cmd;
   try {
     cmd = parse_command_line(argc, argv);

@@ -10,7 +10,6 @@
 #include "cli.hpp"
 #include "numsequence/net/tls.hpp"
 #include "numsequence/ops/log.hpp"
-#include "numsequence/sequence/fibonacci.hpp"
 #include "numsequence/server/runtime.hpp"
 
 namespace {
@@ -26,13 +25,15 @@ Examples:
   numsequence-server 5001 --store redis://127.0.0.1:6379   sessions shared by every such server
   numsequence-server 5443 --tls-cert server.pem --tls-key server.key   TLS on every connection
 
-The first line on stdout is "listening on HOST:PORT" once connections are accepted.
+The first line on stdout is "listening on HOST:PORT" once connections are accepted; with
+--http, the second is "http listening on HOST:PORT".
 Durations are seconds, fractions allowed; 0 turns the session and idle timers off.
 SIGINT or SIGTERM stops the server (exit 0).
 )";
 
 // The option groups, in the order --help shows them (cxxopts would sort them by name).
 constexpr const char* protocol_group = "Protocol";
+constexpr const char* http_group = "HTTP and WebSocket";
 constexpr const char* limits_group = "Limits";
 constexpr const char* sessions_group = "Sessions";
 constexpr const char* process_group = "Process";
@@ -66,6 +67,20 @@ void add_protocol_options(cxxopts::Options& options) {
     ("tls-key", "private key (PEM) of --tls-cert", cxxopts::value<std::string>());
 }
 
+void add_http_options(cxxopts::Options& options) {
+  options.add_options(http_group)
+    ("http", "serve HTTP (Fibonacci API, the page, the WebSocket stream, /metrics, /healthz, "
+     "/readyz) on this port too; 0 for any free port", cxxopts::value<std::string>())
+    ("max-fibonacci", "the largest n (and largest index + 1) of a Fibonacci answer, on every "
+     "transport", cxxopts::value<std::string>()->default_value("25000"))
+    ("http-cache-bytes", "memory for rendered answers, shared by every thread (0: no cache)",
+     cxxopts::value<std::string>()->default_value("67108864"))
+    ("websocket-idle-timeout", "close a WebSocket that asks for nothing for this long (0: never)",
+     cxxopts::value<std::string>()->default_value("600"))
+    ("test-drop-websocket-after", "test only: drop every WebSocket after this many answer frames",
+     cxxopts::value<std::string>());
+}
+
 void add_limit_options(cxxopts::Options& options) {
   options.add_options(limits_group)
     ("max-message", "longest message accepted, in bytes",
@@ -76,10 +91,7 @@ void add_limit_options(cxxopts::Options& options) {
      "(a large NUM is written in pieces; a connection buffers about 1.5 times this at most)",
      cxxopts::value<std::string>()->default_value("65536"))
     ("send-buffer", "kernel send buffer per connection in bytes (SO_SNDBUF; 0: the kernel's "
-     "autotuning)", cxxopts::value<std::string>()->default_value("0"))
-    ("max-fibonacci", "largest n of a Fibonacci sequence, 1-1000000000 (INIT's n stops at "
-     "65535; HTTP and WebSocket take the same limit)",
-     cxxopts::value<std::string>()->default_value(std::to_string(default_max_fibonacci)));
+     "autotuning)", cxxopts::value<std::string>()->default_value("0"));
 }
 
 void add_session_options(cxxopts::Options& options) {
@@ -143,6 +155,21 @@ void read_protocol_options(const cxxopts::ParseResult& args, parsed_command& cmd
   }
 }
 
+void read_http_options(const cxxopts::ParseResult& args, server_config& c) {
+  if (args.count("http"))
+    c.http.port = cli::parse_port(args["http"].as<std::string>());
+  // The TCP protocol's n field stops at 65535; HTTP and WebSocket answers may go further.
+  c.max_fibonacci = parse_size(args, "max-fibonacci", 1, 1'000'000'000, "1-1000000000");
+  c.http.cache_bytes =
+      parse_size(args, "http-cache-bytes", 0, std::size_t{1} << 40, "0-1099511627776 bytes");
+  c.http.websocket_idle_timeout = cli::parse_seconds(
+      "websocket-idle-timeout", args["websocket-idle-timeout"].as<std::string>());
+  if (args.count("test-drop-websocket-after")) {
+    c.http.websocket_drop_after_frames =
+        parse_size(args, "test-drop-websocket-after", 1, 1'000'000'000, "1-1000000000");
+  }
+}
+
 void read_limit_options(const cxxopts::ParseResult& args, server_config& c) {
   c.max_message = parse_size(args, "max-message", 64, 65536, "64-65536");
   c.max_connections = parse_size(args, "max-connections", 0, 10'000'000, "0-10000000");
@@ -151,7 +178,6 @@ void read_limit_options(const cxxopts::ParseResult& args, server_config& c) {
   c.send_buffer = parse_size(args, "send-buffer", 0, 64 * 1024 * 1024, "0 or 4096-67108864 bytes");
   if (c.send_buffer != 0 && c.send_buffer < 4096)
     throw cli::usage_error("invalid --send-buffer (expected 0 or 4096-67108864 bytes)");
-  c.max_fibonacci = parse_size(args, "max-fibonacci", 1, max_fibonacci_index, "1-1000000000");
 }
 
 void read_session_options(const cxxopts::ParseResult& args, runtime_options& r) {
@@ -200,6 +226,7 @@ parsed_command parse_command_line(int argc, char** argv) {
   options.custom_help("[options]");
   options.positional_help("PORT");
   add_protocol_options(options);
+  add_http_options(options);
   add_limit_options(options);
   add_session_options(options);
   add_process_options(options);
@@ -211,7 +238,8 @@ parsed_command parse_command_line(int argc, char** argv) {
     throw cli::usage_error(e.what());
   }
   if (args.count("help")) {
-    std::cout << options.help({protocol_group, limits_group, sessions_group, process_group})
+    std::cout << options.help(
+                     {protocol_group, http_group, limits_group, sessions_group, process_group})
               << examples;
     std::exit(0);
   }
@@ -224,6 +252,7 @@ parsed_command parse_command_line(int argc, char** argv) {
 
   parsed_command cmd;
   read_protocol_options(args, cmd);
+  read_http_options(args, cmd.runtime.server);
   read_limit_options(args, cmd.runtime.server);
   read_session_options(args, cmd.runtime);
   read_process_options(args, cmd);
@@ -245,7 +274,11 @@ int serve(parsed_command& cmd) {
     server_runtime runtime(cmd.runtime);
     const auto endpoint = runtime.endpoint();
     std::cout << "listening on " << endpoint.address().to_string() << ':' << endpoint.port()
-              << std::endl;
+              << '\n';
+    if (const auto http = runtime.http_endpoint())
+      std::cout << "http listening on " << http->address().to_string() << ':' << http->port()
+                << '\n';
+    std::cout << std::flush;
     runtime.run();
     return 0;
   } catch (const std::system_error& e) {

@@ -21,6 +21,8 @@ endif()
 pkg_check_modules(URIPARSER REQUIRED IMPORTED_TARGET liburiparser)
 # WebSocket framing (RFC 6455): wslay's CMake config defines the target `wslay`.
 find_package(wslay CONFIG REQUIRED)
+# JSON whose numbers stay text (the stream client reads Fibonacci numbers of any size): yajl.
+pkg_check_modules(YAJL REQUIRED IMPORTED_TARGET yajl)
 # JSON (header-only, inside the library only): the WebSocket stream's requests, and string
 # escaping for the json log format.
 find_package(nlohmann_json 3.11 CONFIG REQUIRED)

@@ -33,7 +33,9 @@ asio::awaitable<void> recv_connection(worker& w) {
     next = next + 1 == seq.total() ? 0 : next + 1;
     return k;
   };
-  if (!co_await run_recvs(*c, st, seq, o.pipeline, wrap, w.run.stop_at, w.run.stop_at))
+  const auto think =
+      std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(o.think_time));
+  if (!co_await run_recvs(*c, st, seq, o.pipeline, wrap, w.run.stop_at, w.run.stop_at, think))
     co_return;
   problem = co_await finish_session(*c, st, seq, o.pipeline);
   if (!problem.empty())

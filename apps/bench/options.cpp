@@ -82,6 +82,9 @@ void add_workload_options(cxxopts::Options& options) {
      cxxopts::value<std::string>())
     ("max-requests", "recv and pingpong modes: stop after this many round trips per connection",
      cxxopts::value<std::string>())
+    ("think-time", "recv mode: seconds a connection waits after each reply before its next "
+     "request, so that the server always finds nothing to read (bench/instructions)",
+     cxxopts::value<std::string>())
     ("hold", "hold mode: seconds to keep the connections open once all are up",
      cxxopts::value<std::string>()->default_value("1"))
     ("setup-timeout", "seconds allowed for opening the connections",
@@ -186,6 +189,8 @@ void parse_load(const cxxopts::ParseResult& args, bench_options& o) {
   }
   if (args.count("max-requests"))
     o.max_requests = parse_count_option<std::uint64_t>(args, "max-requests", 1, max_count_bound);
+  if (args.count("think-time"))
+    o.think_time = parse_seconds_option(args, "think-time", 1);
 }
 
 /// The sessions' shape: numbers, batch, requests in flight, test mode.

@@ -31,6 +31,7 @@ struct bench_options {
   double duration = 10;  // seconds; every run is bounded
   std::optional<std::uint64_t> sessions_per_connection;
   std::optional<std::uint64_t> max_requests;
+  double think_time = 0;  // recv mode: seconds between a reply and the next request
   std::uint32_t n = 0;
   std::uint32_t batch = 5;
   unsigned pipeline = 1;

@@ -1,7 +1,12 @@
 #include "bench/session_steps.hpp"
 
 #include <algorithm>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 #include <deque>
+#include <optional>
 #include <variant>
 
 #include "numsequence/protocol/codec.hpp"
@@ -90,8 +95,9 @@ sequence_check check_for(const bench_options& o, const client_id& id) {
 
 asio::awaitable<bool> run_recvs(wire& c, stats& st, sequence_check& seq, unsigned window,
                                 const batch_source& next_index, steady::time_point stop_sending,
-                                steady::time_point count_until) {
+                                steady::time_point count_until, steady::duration think_time) {
   flight_queue flight;
+  std::optional<asio::steady_timer> think;
   std::string out;
   server_message reply = num_message{};
   bool sending = true;
@@ -116,6 +122,12 @@ asio::awaitable<bool> run_recvs(wire& c, stats& st, sequence_check& seq, unsigne
     }
     if (!take_replies(c, st, seq, flight, count_until, reply))
       co_return false;
+    if (think_time > steady::duration::zero()) {
+      if (!think)
+        think.emplace(co_await asio::this_coro::executor);
+      think->expires_after(think_time);
+      co_await think->async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    }
   }
 }
 

@@ -32,7 +32,8 @@ sequence_check check_for(const bench_options& o, const client_id& id);
 /// (recorded in `st`).
 asio::awaitable<bool> run_recvs(wire& c, stats& st, sequence_check& seq, unsigned window,
                                 const batch_source& next_index, steady::time_point stop_sending,
-                                steady::time_point count_until);
+                                steady::time_point count_until,
+                                steady::duration think_time = steady::duration::zero());
 
 /// @brief Sends one request and reads its reply; an error text, or empty.
 asio::awaitable<std::string> exchange(wire& c, std::string_view request, server_message& reply);

@@ -86,6 +86,9 @@ struct driver {
         case step::read:
         case step::close:
           return s;
+        case step::upgrade:
+          FAIL("the resumable protocol never upgrades");
+          return s;
       }
     }
   }

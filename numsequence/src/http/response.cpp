@@ -14,6 +14,8 @@ std::string_view content_type_text(content_type t) noexcept {
       return "application/json";
     case content_type::text:
       return "text/plain; charset=utf-8";
+    case content_type::prometheus:
+      return "text/plain; version=0.0.4; charset=utf-8";
     case content_type::html:
       return "text/html; charset=utf-8";
     case content_type::none:

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "numsequence/http/response_cache.hpp"
 #include "numsequence/ops/log.hpp"
 #include "numsequence/store/memory_session_store.hpp"
 #include "numsequence/store/redis_session_store.hpp"
@@ -97,10 +98,20 @@ struct server_runtime::impl {
     server_config config = options.server;
     config.shared_io_context = shared;
     config.reuse_port = workers.size() > 1;
+    // One cache of rendered answers for the process, whichever thread renders or reads.
+    config.http.cache = std::make_shared<response_cache>(config.http.cache_bytes);
     for (auto& w : workers) {
       session_store& store = options.redis ? w->use_redis(options, shared) : *memory_store;
+      config.not_ready = [redis = w->redis]() -> std::optional<std::string> {
+        if (redis && !redis->connected())
+          return "the session store " + redis->address().str() + " is unreachable";
+        return std::nullopt;
+      };
       w->srv = std::make_unique<server>(w->io, config, store, registry);
-      config.port = w->srv->local_endpoint().port();  // port 0: the others join the one picked
+      // Port 0: the other threads' listeners join the port the first one picked.
+      config.port = w->srv->local_endpoint().port();
+      if (const auto http = w->srv->http_endpoint())
+        config.http.port = http->port();
     }
     signals = std::make_unique<asio::signal_set>(workers[0]->io, SIGINT, SIGTERM);
     signals->async_wait([this](std::error_code ec, int signal_number) {
@@ -143,6 +154,10 @@ server_runtime::~server_runtime() = default;
 
 asio::ip::tcp::endpoint server_runtime::endpoint() const {
   return impl_->workers[0]->srv->local_endpoint();
+}
+
+std::optional<asio::ip::tcp::endpoint> server_runtime::http_endpoint() const {
+  return impl_->workers[0]->srv->http_endpoint();
 }
 
 void server_runtime::run() {

@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "connection_io.hpp"
+#include "http_driver.hpp"
+#include "numsequence/http/page.hpp"
 #include "numsequence/ops/log.hpp"
 #include "numsequence/protocol/refusal.hpp"
 #include "numsequence/server/session_seeds.hpp"
@@ -26,6 +28,17 @@ namespace {
 
 using asio::ip::tcp;
 using detail::use_nothrow;
+
+// What a connection beyond --max-connections is told before it is closed.
+std::string busy_reply(bool http) {
+  if (http) {
+    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+           "Content-Length: 12\r\nRetry-After: 1\r\nConnection: close\r\n\r\nserver busy\n";
+  }
+  std::string reply;
+  append_refusal(reply, refusal::server_busy);
+  return reply;
+}
 
 // Connections being turned away at once; past this, more are closed without a word, so
 // that a connection flood cannot make the refusals themselves a cost.
@@ -50,6 +63,23 @@ session_connection_config connection_config_of(const server_config& c) {
   return cc;
 }
 
+http_connection_config http_config_of(const server_config& c) {
+  http_connection_config h;
+  h.routes.max_fibonacci = c.max_fibonacci;
+  h.output_buffer = c.output_buffer;
+  // HTTP has no session timer; the idle timer also cuts a request head sent too slowly.
+  h.timeouts.idle = c.idle_timeout;
+  return h;
+}
+
+websocket_connection_config websocket_config_of(const server_config& c) {
+  websocket_connection_config w;
+  w.max_fibonacci = c.max_fibonacci;
+  w.timeouts.idle = c.http.websocket_idle_timeout;
+  w.drop_after_frames = c.http.websocket_drop_after_frames;
+  return w;
+}
+
 session_policy policy_of(const server_config& c) {
   return session_policy{
       c.test_mode,
@@ -68,7 +98,12 @@ server::impl::impl(asio::io_context& io_context, server_config cfg, session_stor
       store(s),
       connection_config(connection_config_of(config)),
       policy(policy_of(config)),
+      http_config(http_config_of(config)),
+      websocket_config(websocket_config_of(config)),
+      cache(config.http.cache ? config.http.cache
+                              : std::make_shared<response_cache>(config.http.cache_bytes)),
       acceptor(io_context),
+      http_acceptor(io_context),
       registry(r ? std::move(r) : make_connection_registry()),
       lease_prefix(random_uint64() << 32) {}
 
@@ -80,36 +115,47 @@ asio::any_io_executor server::impl::executor_for_connection() {
   return io.get_executor();
 }
 
-asio::awaitable<void> server::impl::accept_loop() {
+asio::awaitable<void> server::impl::accept_loop(tcp::acceptor& listener, bool http) {
   auto self = shared_from_this();
   while (!stopping) {
     const asio::any_io_executor executor = executor_for_connection();
-    auto [ec, socket] = co_await acceptor.async_accept(executor, use_nothrow);
+    auto [ec, socket] = co_await listener.async_accept(executor, use_nothrow);
     if (stopping)
       co_return;
     if (ec) {
       // Running out of file descriptors must not end the server: wait, try again.
       log(log_level::warning, "accept failed: ", ec.message(), "; retrying in 100 ms");
-      accept_backoff.expires_after(std::chrono::milliseconds(100));
-      co_await accept_backoff.async_wait(use_nothrow);
+      asio::steady_timer backoff(strand, std::chrono::milliseconds(100));
+      co_await backoff.async_wait(use_nothrow);
       continue;
     }
-    if (!registry->try_admit(config.max_connections)) {
-      log(log_level::debug, "connection refused: --max-connections (", config.max_connections,
-          ") reached");
-      if (config.tls == nullptr && refusals_in_progress < max_refusals_in_progress) {
-        // On the socket's executor (a strand in the shared model): the drain and its
-        // time limit must not run at once.
-        asio::co_spawn(executor, refuse_busy(self, std::move(socket)), asio::detached);
-      } else {
-        // TLS: saying "busy" would cost a handshake, the very work an overloaded server
-        // must not take on; the client sees a closed connection and retries later.
-        std::error_code ignored;
-        socket.close(ignored);
-      }
+    if (registry->try_admit(config.max_connections)) {
+      serve_connection(std::move(socket), http);
       continue;
     }
-    auto c = std::make_shared<detail::tcp_connection>(self, std::move(socket));
+    log(log_level::debug, "connection refused: --max-connections (", config.max_connections,
+        ") reached");
+    if ((http || config.tls == nullptr) && refusals_in_progress < max_refusals_in_progress) {
+      // On the socket's executor (a strand in the shared model): the drain and its time
+      // limit must not run at once.
+      asio::co_spawn(executor, refuse_busy(self, std::move(socket), busy_reply(http)),
+                     asio::detached);
+    } else {
+      // TLS: saying "busy" would cost a handshake, the very work an overloaded server must
+      // not take on; the client sees a closed connection and retries later.
+      std::error_code ignored;
+      socket.close(ignored);
+    }
+  }
+}
+
+void server::impl::serve_connection(tcp::socket socket, bool http) {
+  if (http) {
+    auto c = std::make_shared<detail::http_driver>(shared_from_this(), std::move(socket));
+    connection_started(c.get());
+    detail::http_driver::start(std::move(c));
+  } else {
+    auto c = std::make_shared<detail::tcp_connection>(shared_from_this(), std::move(socket));
     connection_started(c.get());
     detail::tcp_connection::start(std::move(c));
   }
@@ -119,7 +165,8 @@ asio::awaitable<void> server::impl::accept_loop() {
 /// our receive buffer: closing with unread data would reset the connection and could
 /// destroy the reply before the peer reads it, so the reply goes out with a FIN and the
 /// peer's bytes are drained (for at most a second) before the socket is closed.
-asio::awaitable<void> server::impl::refuse_busy(std::shared_ptr<impl> self, tcp::socket socket) {
+asio::awaitable<void> server::impl::refuse_busy(std::shared_ptr<impl> self, tcp::socket socket,
+                                                std::string reply) {
   ++self->refusals_in_progress;
   asio::steady_timer limit(socket.get_executor());
   limit.expires_after(std::chrono::seconds(1));
@@ -129,8 +176,6 @@ asio::awaitable<void> server::impl::refuse_busy(std::shared_ptr<impl> self, tcp:
       socket.close(ignored);
     }
   });
-  std::string reply;
-  append_refusal(reply, refusal::server_busy);
   auto [ec, n] = co_await asio::async_write(socket, asio::buffer(reply), use_nothrow);
   if (!ec) {
     std::error_code ignored;
@@ -148,13 +193,40 @@ asio::awaitable<void> server::impl::refuse_busy(std::shared_ptr<impl> self, tcp:
   --self->refusals_in_progress;
 }
 
+std::string_view server_http_services::date() {
+  // One per thread: the formatted date is reused for every response within its second.
+  thread_local http_date_cache dates;
+  return dates.get();
+}
+
+response_cache& server_http_services::cache() {
+  return *server_.cache;
+}
+
+std::string server_http_services::page(const route_result& route) {
+  return render_page(route, server_.config.max_fibonacci);
+}
+
+std::string server_http_services::metrics() {
+  return server_.config.metrics_text ? server_.config.metrics_text() : std::string();
+}
+
+std::optional<std::string> server_http_services::not_ready() {
+  if (server_.stopping)
+    return "the server is stopping";
+  return server_.config.not_ready ? server_.config.not_ready() : std::nullopt;
+}
+
+void server_http_services::answered(route_kind, unsigned) {}
+
 void server::impl::connection_started(detail::connection_base* c) {
   std::lock_guard lock(mutex);
   connections.insert(c);
 }
 
-void server::impl::connection_ended(detail::connection_base* c) {
-  registry->leave();
+void server::impl::connection_ended(detail::connection_base* c, bool left) {
+  if (left)
+    registry->leave();
   std::function<void()> done;
   {
     std::lock_guard lock(mutex);
@@ -203,7 +275,7 @@ void server::impl::stop(std::function<void()> done) {
   }
   std::error_code ignored;
   acceptor.close(ignored);
-  accept_backoff.cancel();
+  http_acceptor.close(ignored);
   close_all(false);
   // Replies being written get a grace period; a client that stopped reading (and, with
   // the idle timer off, nothing else) must not hold the shutdown for ever.
@@ -223,36 +295,57 @@ void server::impl::stop(std::function<void()> done) {
   asio::post(strand, std::move(done));
 }
 
+namespace {
+
+// Binds and listens. Several servers (one per thread) may listen on one port with
+// `reuse_port`: the kernel spreads connections over them.
+void open_listener(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, bool reuse_port) {
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(tcp::acceptor::reuse_address(true));
+  if (reuse_port) {
+    const int one = 1;
+    if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+      throw std::system_error(errno, std::generic_category(), "SO_REUSEPORT");
+  }
+  acceptor.bind(endpoint);
+  acceptor.listen(asio::socket_base::max_listen_connections);
+}
+
+}  // namespace
+
 server::server(asio::io_context& io, server_config config, session_store& store,
                std::shared_ptr<connection_registry> registry)
     : impl_(std::make_shared<impl>(io, std::move(config), store, std::move(registry))) {
   const auto address = asio::ip::make_address(impl_->config.host);
-  const tcp::endpoint endpoint(address, impl_->config.port);
-  impl_->acceptor.open(endpoint.protocol());
-  impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
-  if (impl_->config.reuse_port) {
-    // Several servers (one per thread) listen on one port; the kernel spreads connections.
-    const int one = 1;
-    if (::setsockopt(impl_->acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) !=
-        0) {
-      throw std::system_error(errno, std::generic_category(), "SO_REUSEPORT");
-    }
+  open_listener(impl_->acceptor, tcp::endpoint(address, impl_->config.port),
+                impl_->config.reuse_port);
+  if (impl_->config.http.port) {
+    open_listener(impl_->http_acceptor, tcp::endpoint(address, *impl_->config.http.port),
+                  impl_->config.reuse_port);
   }
-  impl_->acceptor.bind(endpoint);
-  impl_->acceptor.listen(asio::socket_base::max_listen_connections);
 }
 
 server::~server() {
   std::error_code ignored;
   impl_->acceptor.close(ignored);
+  impl_->http_acceptor.close(ignored);
 }
 
 tcp::endpoint server::local_endpoint() const {
   return impl_->acceptor.local_endpoint();
 }
 
+std::optional<tcp::endpoint> server::http_endpoint() const {
+  if (!impl_->http_acceptor.is_open())
+    return std::nullopt;
+  return impl_->http_acceptor.local_endpoint();
+}
+
 void server::start() {
-  asio::co_spawn(impl_->strand, impl_->accept_loop(), asio::detached);
+  asio::co_spawn(impl_->strand, impl_->accept_loop(impl_->acceptor, false), asio::detached);
+  if (impl_->http_acceptor.is_open()) {
+    asio::co_spawn(impl_->strand, impl_->accept_loop(impl_->http_acceptor, true), asio::detached);
+  }
 }
 
 void server::stop(std::function<void()> on_stopped) {

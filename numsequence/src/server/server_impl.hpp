@@ -14,11 +14,29 @@
 
 #include "connection_base.hpp"
 #include "connection_registry.hpp"
+#include "numsequence/http/response_cache.hpp"
+#include "numsequence/server/http_connection.hpp"
 #include "numsequence/server/server.hpp"
 #include "numsequence/server/session_connection.hpp"
+#include "numsequence/server/websocket_connection.hpp"
 #include "numsequence/session/session_rules.hpp"
 
 namespace numsequence {
+
+/// What the HTTP connections of a server ask of it (http_connection.hpp).
+class server_http_services final : public http_services {
+ public:
+  explicit server_http_services(server::impl& srv) : server_(srv) {}
+  std::string_view date() override;
+  response_cache& cache() override;
+  std::string page(const route_result& route) override;
+  std::string metrics() override;
+  std::optional<std::string> not_ready() override;
+  void answered(route_kind kind, unsigned status) override;
+
+ private:
+  server::impl& server_;
+};
 
 struct server::impl : std::enable_shared_from_this<server::impl> {
   impl(asio::io_context& io_context, server_config cfg, session_store& s,
@@ -30,11 +48,16 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   // What every connection of the protocol is configured with, made once.
   const session_connection_config connection_config;
   const session_policy policy;
+  // The HTTP listener's: its connections', the WebSockets', the cache and services.
+  const http_connection_config http_config;
+  const websocket_connection_config websocket_config;
+  const std::shared_ptr<response_cache> cache;
+  server_http_services http_services{*this};
   // The accept loop, stop() and its timers run here, so that they never race with each
   // other when several threads run the io_context.
   asio::strand<asio::io_context::executor_type> strand{asio::make_strand(io)};
   asio::ip::tcp::acceptor acceptor;
-  asio::steady_timer accept_backoff{strand};
+  asio::ip::tcp::acceptor http_acceptor;  // open only with an HTTP listener
   asio::steady_timer stop_grace{strand};
   std::atomic<bool> stopping = false;
   std::mutex mutex;  // connections and on_stopped: connections end on any thread
@@ -48,13 +71,17 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 
   lease_id new_lease() { return lease_prefix | ++next_lease; }
 
-  asio::awaitable<void> accept_loop();
+  /// Accepts on `listener` until stopped; `http` says which protocol its connections speak.
+  asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& listener, bool http);
+  void serve_connection(asio::ip::tcp::socket socket, bool http);
   asio::any_io_executor executor_for_connection();
-  static asio::awaitable<void> refuse_busy(std::shared_ptr<impl> self,
-                                           asio::ip::tcp::socket socket);
+  static asio::awaitable<void> refuse_busy(std::shared_ptr<impl> self, asio::ip::tcp::socket socket,
+                                           std::string reply);
   /// Counts a connection in the set, so that stop() reaches it.
   void connection_started(detail::connection_base* c);
-  void connection_ended(detail::connection_base* c);
+  /// A connection ended; `left` is false when another took its socket and its place
+  /// (a WebSocket upgrade).
+  void connection_ended(detail::connection_base* c, bool left = true);
   void stop(std::function<void()> done);
   // Closes every connection on its own executor; `abort` skips the replies being written.
   void close_all(bool abort);

@@ -100,9 +100,13 @@ std::optional<session_connection::step> session_connection::take_frame(clock::ti
 void session_connection::answer(action next) {
   switch (next) {
     case action::proceed:
-      if (rules_.reply_unfinished())
+      if (rules_.reply_unfinished()) {
+        // Room for the threshold and a piece past it, once: grown by doubling instead, the
+        // buffer could pass twice the threshold, be given back after each write and grow
+        // again for the next piece, a churn of allocations for every piece of the reply.
+        output_.reserve(2 * config_.output_buffer);
         phase_ = phase::replying;
-      else
+      } else
         phase_ = lifetime_.closing() ? phase::closing : phase::reading;
       return;
     case action::close:

@@ -20,6 +20,8 @@ enum class content_type {
   json,  ///< `application/json`
   text,  ///< `text/plain; charset=utf-8`
   html,  ///< `text/html; charset=utf-8`
+  /// `text/plain; version=0.0.4; charset=utf-8`: the Prometheus text format (/metrics)
+  prometheus,
 };
 
 /// @brief How the body that follows a head is delimited; what the caller must write.

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "numsequence/protocol/frame_decoder.hpp"
+#include "numsequence/protocol/input_buffer.hpp"
 
 namespace numsequence {
 
@@ -37,47 +38,37 @@ class framed_reader {
  public:
   explicit framed_reader(std::size_t max_frame) noexcept : decoder_(max_frame) {}
 
-  /// @brief Room for at least `n` more bytes at the end of what is held.
-  /// Must not be called while lent bytes are pending (call keep_rest() first).
-  std::span<char> prepare(std::size_t n);
+  /// @brief Room for at least `n` more bytes (see input_buffer::prepare()).
+  std::span<char> prepare(std::size_t n) { return input_.prepare(n); }
   /// @brief `n` bytes of the last prepare() arrived.
-  void commit(std::size_t n) noexcept;
-
-  /// @brief Lends `bytes`, just read: the frames in them follow any held unfinished frame.
-  /// If bytes are held, `bytes` is appended to them (copied) instead of lent.
-  void feed(std::string_view bytes);
+  void commit(std::size_t n) noexcept { input_.commit(n); }
+  /// @brief Lends `bytes`, just read (see input_buffer::feed()).
+  void feed(std::string_view bytes) { input_.feed(bytes); }
 
   /// @brief The next frame, need_more (then read more), or an error (then stop: the
   /// connection is beyond repair). need_more also drops separators, so input of only
   /// `\r`, `\n` and spaces cannot pile up.
-  frame_result next() noexcept;
+  frame_result next() noexcept {
+    frame_result r = decoder_.consume(input_.view());
+    input_.consume(r.consumed);
+    return r;
+  }
 
-  /// @brief Copies what is left of lent bytes into the reader's own buffer, and drops
-  /// what was consumed from it. Call before the lent buffer is reused, and before waiting.
-  void keep_rest();
-
+  /// @brief Copies what is left of lent bytes (see input_buffer::keep_rest()). Call before
+  /// the lent buffer is reused, and before waiting.
+  void keep_rest() { input_.keep_rest(); }
   /// @brief Frees the reader's buffer if it holds no byte (an idle connection).
-  void release_if_empty() noexcept;
+  void release_if_empty() noexcept { input_.release_if_empty(); }
 
   /// @brief Bytes waiting to be framed (held or lent, not yet consumed).
-  std::size_t pending() const noexcept;
-  /// @brief Bytes of heap the reader holds (its buffer's capacity beyond the few bytes a
-  /// std::string keeps inside itself).
-  std::size_t capacity() const noexcept {
-    return held_.capacity() > std::string().capacity() ? held_.capacity() : 0;
-  }
+  std::size_t pending() const noexcept { return input_.pending(); }
+  /// @brief Bytes of heap the reader holds.
+  std::size_t capacity() const noexcept { return input_.capacity(); }
   std::size_t max_frame() const noexcept { return decoder_.max_frame(); }
 
  private:
-  // Makes held_ hold [begin_, end_) at its front and room for `n` more bytes after it. The
-  // string only grows, so the room is zero-filled once, not on every read.
-  void make_room(std::size_t n);
-
   frame_decoder decoder_;
-  std::string held_;       // bytes [begin_, end_) are pending when nothing is lent
-  std::size_t begin_ = 0;  // consumed bytes at the front of held_ (or of lent_)
-  std::size_t end_ = 0;    // end of the bytes held; the rest of held_ is room
-  std::string_view lent_;  // the caller's bytes, while they are being framed
+  input_buffer input_;
 };
 
 }  // namespace numsequence

@@ -44,6 +44,8 @@ class server_runtime {
 
   /// @brief The resumable protocol's address (the real port when it was 0).
   asio::ip::tcp::endpoint endpoint() const;
+  /// @brief The HTTP listener's address (--http), if there is one.
+  std::optional<asio::ip::tcp::endpoint> http_endpoint() const;
 
   /// @brief Serves until stopped: by stop() or by SIGINT/SIGTERM. Returns once every
   /// connection has ended and every thread has returned.

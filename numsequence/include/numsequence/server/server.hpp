@@ -11,7 +11,6 @@
 #include <optional>
 #include <string>
 
-#include "numsequence/sequence/fibonacci.hpp"
 #include "numsequence/session/session_store.hpp"
 
 namespace asio::ssl {
@@ -19,6 +18,24 @@ class context;
 }
 
 namespace numsequence {
+
+class response_cache;
+
+/// @brief The HTTP listener: Fibonacci over HTTP, the page, the WebSocket stream, metrics and
+/// health (http.md). Off unless a port is given.
+struct http_listener_config {
+  using duration = std::chrono::steady_clock::duration;
+  std::optional<std::uint16_t> port;  ///< nullopt: no HTTP listener; 0: any free port
+  /// A WebSocket on which the client asks nothing for this long is closed; a person decides
+  /// when to ask for the next computation (document 000). 0: never.
+  duration websocket_idle_timeout = std::chrono::minutes(10);
+  /// Rendered answers kept in memory, shared by every thread (--http-cache-bytes).
+  std::size_t cache_bytes = 64 * 1024 * 1024;
+  /// The cache itself, made once per process by the runtime; a server given none makes its own.
+  std::shared_ptr<response_cache> cache;
+  /// Test only: drop every WebSocket after this many answer frames (0: never).
+  std::size_t websocket_drop_after_frames = 0;
+};
 
 /// @brief Everything the server's command line sets (spec §6). Zero durations turn a timer off.
 struct server_config {
@@ -31,9 +48,6 @@ struct server_config {
   duration interval = duration::zero();                ///< wait before each NUM reply
   bool test_mode = false;
   std::size_t max_message = 256;  ///< longest message accepted, without its `;`
-  /// `--max-fibonacci`: the largest n of a Fibonacci session (INIT's n field stops at 65535
-  /// on this transport); a larger one is refused with an ERR that names this limit.
-  std::uint64_t max_fibonacci = default_max_fibonacci;
   /// Derive normal-mode seeds from this and the client id instead of the OS's random
   /// source, so that servers given the same value produce the same sequences.
   std::optional<std::uint64_t> fixed_seed;
@@ -58,6 +72,15 @@ struct server_config {
   /// Several threads run the server's io_context: each connection then runs on its own
   /// strand, and the server's own state is locked.
   bool shared_io_context = false;
+  /// `--max-fibonacci`: the largest n (and largest index + 1) of a Fibonacci answer, on every
+  /// transport.
+  std::uint64_t max_fibonacci = 25'000;
+  http_listener_config http;
+  /// Why the server cannot take new sessions now (its store unreachable), for /readyz; null
+  /// or nullopt: it can. A stopping server is never ready, whatever this says.
+  std::function<std::optional<std::string>()> not_ready;
+  /// The metrics text for /metrics (Prometheus text format); null: none are kept.
+  std::function<std::string()> metrics_text;
 };
 
 /// @brief Live connections by lease, shared by the servers of one process (one per thread),
@@ -85,6 +108,8 @@ class server {
 
   /// @brief The bound address (the real port when config.port was 0).
   asio::ip::tcp::endpoint local_endpoint() const;
+  /// @brief The HTTP listener's address, if there is one.
+  std::optional<asio::ip::tcp::endpoint> http_endpoint() const;
 
   /// @brief Starts accepting.
   void start();

@@ -11,6 +11,7 @@
 #include "numsequence/protocol/framed_reader.hpp"
 #include "numsequence/protocol/message.hpp"
 #include "numsequence/server/connection_lifetime.hpp"
+#include "numsequence/server/io_step.hpp"
 #include "numsequence/session/session_rules.hpp"
 
 namespace numsequence {
@@ -46,14 +47,8 @@ class session_connection {
   using clock = std::chrono::steady_clock;
   using action = connection_rules::action;
 
-  /// @brief What the I/O side does next.
-  enum class step : std::uint8_t {
-    read,   ///< more bytes are needed: feed() them (or read into reader()), then next()
-    write,  ///< write output() whole, then written()
-    store,  ///< run the store operation store_action() names and report its result
-    pause,  ///< wait the configured interval, then paused()
-    close,  ///< close the socket: everything due has been written
-  };
+  /// @brief What the I/O side does next: read, write, store, pause or close.
+  using step = io_step;
 
   session_connection(const session_connection_config& config, session_policy policy, lease_id lease,
                      clock::time_point now);
@@ -65,7 +60,10 @@ class session_connection {
   /// before next() returns, so the caller's buffer may then be reused.
   void feed(std::string_view bytes) { reader_.feed(bytes); }
   /// @brief For reading straight into the connection (TLS): prepare(), read, commit().
-  framed_reader& reader() noexcept { return reader_; }
+  std::span<char> prepare(std::size_t n) { return reader_.prepare(n); }
+  void commit(std::size_t n) noexcept { reader_.commit(n); }
+  /// @brief The framed reader (tests look at what it holds).
+  const framed_reader& reader() const noexcept { return reader_; }
   /// @brief With step::read: the connection waits for its peer. Memory it does not need
   /// while waiting (an empty read buffer, a large reply buffer) is released.
   void idle() noexcept;

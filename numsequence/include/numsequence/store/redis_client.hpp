@@ -2,6 +2,7 @@
 /// @brief A hiredis asynchronous connection driven by an Asio executor, reconnecting by itself.
 
 #include <asio/any_io_executor.hpp>
+#include <atomic>
 #include <asio/awaitable.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
@@ -71,7 +72,8 @@ class redis_client : public std::enable_shared_from_this<redis_client> {
   /// @brief Disconnects for good; pending commands complete with nullopt.
   void stop();
 
-  bool connected() const noexcept { return connected_; }
+  /// @brief Connected now. Callable from any thread (a readiness probe on another thread).
+  bool connected() const noexcept { return connected_.load(std::memory_order_relaxed); }
   const redis_address& address() const noexcept { return address_; }
 
   /// @brief Runs one command. nullopt when Redis is unreachable, the connection drops
@@ -99,7 +101,7 @@ class redis_client : public std::enable_shared_from_this<redis_client> {
   redisAsyncContext* context_ = nullptr;
   std::shared_ptr<io_state> io_;
   duration backoff_;
-  bool connected_ = false;
+  std::atomic<bool> connected_{false};
   bool stopping_ = false;
   bool ever_connected_ = false;
 };

@@ -1,12 +1,12 @@
-#include "numsequence/protocol/framed_reader.hpp"
+#include "numsequence/protocol/input_buffer.hpp"
 
 #include <cassert>
 #include <cstring>
 
 namespace numsequence {
 
-void framed_reader::make_room(std::size_t n) {
-  // Drop consumed bytes first, so the buffer only grows for bytes still pending.
+void input_buffer::make_room(std::size_t n) {
+  // Drop used bytes first, so the buffer only grows for bytes still pending.
   if (begin_ > 0) {
     std::memmove(held_.data(), held_.data() + begin_, end_ - begin_);
     end_ -= begin_;
@@ -16,21 +16,16 @@ void framed_reader::make_room(std::size_t n) {
     held_.resize(end_ + n);
 }
 
-std::span<char> framed_reader::prepare(std::size_t n) {
+std::span<char> input_buffer::prepare(std::size_t n) {
   assert(lent_.empty() && "prepare() while lent bytes are pending");
   make_room(n);
   return {held_.data() + end_, n};
 }
 
-void framed_reader::commit(std::size_t n) noexcept {
-  assert(end_ + n <= held_.size());
-  end_ += n;
-}
-
-void framed_reader::feed(std::string_view bytes) {
+void input_buffer::feed(std::string_view bytes) {
   assert(lent_.empty() && "feed() while lent bytes are pending: call keep_rest() first");
   if (end_ > begin_) {
-    // An unfinished frame is held: the new bytes continue it.
+    // An unfinished message is held: the new bytes continue it.
     make_room(bytes.size());
     std::memcpy(held_.data() + end_, bytes.data(), bytes.size());
     end_ += bytes.size();
@@ -40,15 +35,7 @@ void framed_reader::feed(std::string_view bytes) {
   lent_ = bytes;
 }
 
-frame_result framed_reader::next() noexcept {
-  const std::string_view source =
-      lent_.empty() ? std::string_view(held_.data() + begin_, end_ - begin_) : lent_.substr(begin_);
-  frame_result r = decoder_.consume(source);
-  begin_ += r.consumed;
-  return r;
-}
-
-void framed_reader::keep_rest() {
+void input_buffer::keep_rest() {
   if (lent_.empty())
     return;
   const std::string_view rest = lent_.substr(begin_);
@@ -61,16 +48,12 @@ void framed_reader::keep_rest() {
   end_ = rest.size();
 }
 
-void framed_reader::release_if_empty() noexcept {
+void input_buffer::release_if_empty() noexcept {
   if (lent_.empty() && end_ == begin_) {
     if (capacity() != 0)  // nothing to give back otherwise: the common case, kept cheap
       std::string().swap(held_);
     begin_ = end_ = 0;
   }
-}
-
-std::size_t framed_reader::pending() const noexcept {
-  return (lent_.empty() ? end_ : lent_.size()) - begin_;
 }
 
 }  // namespace numsequence

@@ -1,0 +1,290 @@
+#pragma once
+// Internal: the I/O loop every server connection shares, whatever its protocol.
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/ssl/stream.hpp>
+#include <asio/steady_timer.hpp>
+#include <exception>
+#include <memory>
+#include <string_view>
+#include <utility>
+
+#include "connection_base.hpp"
+#include "connection_io.hpp"
+#include "numsequence/net/tls.hpp"
+#include "numsequence/ops/log.hpp"
+#include "numsequence/server/io_step.hpp"
+#include "server_impl.hpp"
+
+namespace numsequence::detail {
+
+/// Carries out the steps a connection's state machine asks for (io_step): reads, writes and
+/// close here; the protocol's own steps (a store operation, a pause, an upgrade) in the
+/// derived class's other_step(). The timers are one watchdog (connection_io.hpp's watch()).
+///
+/// How a connection runs. Steps that complete at once (a read of bytes already there, a write
+/// the socket takes whole) are carried out in a plain loop, run_ready_steps(); a step that has
+/// to wait is handed to a coroutine, serve(), which performs it and any that follow, and
+/// returns once only the peer's next bytes are awaited. Waiting for those is a readiness wait
+/// with a callback. So a request answered at once costs no coroutine at all, and an idle
+/// connection holds no coroutine frame (10,000 idle connections are a benchmark of their own).
+///
+/// `Machine` has next(now), feed(bytes), prepare(n)/commit(n), idle(), output(), written()
+/// and lifetime(). `Derived` may define other_step(io_step) (a coroutine answering whether
+/// the connection goes on), on_end() (a coroutine run once the socket is closed) and
+/// on_close_now() (cancel its own timers).
+template <class Derived, class Machine>
+class stream_driver : public connection_base {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  /// Serves the connection until it ends, then runs on_end() and leaves the server.
+  static void start(std::shared_ptr<Derived> self) {
+    watch(self);
+    if (self->stream_.is_tls())
+      continue_in_coroutine(std::move(self), io_step::read);  // the handshake comes first
+    else
+      self->carry_on(self->run_ready_steps());
+  }
+
+  void close_soon(std::string_view why) override {
+    if (machine_.lifetime().closed())
+      return;
+    log(log_level::debug, "closing connection: ", why);
+    if (machine_.lifetime().request_close(clock::now()) == connection_lifetime::verdict::close_now)
+      close_now();
+  }
+  void abort() override { close_now(); }
+  asio::any_io_executor executor() override { return stream_.get_executor(); }
+
+  // For the watchdog.
+  connection_lifetime& lifetime() noexcept { return machine_.lifetime(); }
+  asio::steady_timer& watchdog() noexcept { return watchdog_; }
+  void deadline_passed(connection_lifetime::timer which) {
+    if (which == connection_lifetime::timer::session)
+      log(log_level::debug, "closing connection: session timer");
+    else
+      log(log_level::debug, "closing idle connection");
+  }
+  void close_now() {
+    machine_.lifetime().close();
+    stream_.close();
+    watchdog_.cancel();
+    derived().on_close_now();
+  }
+
+ protected:
+  template <class... MachineArgs>
+  stream_driver(std::shared_ptr<server::impl> srv, connection_stream stream,
+                MachineArgs&&... machine_args)
+      : server_(std::move(srv)),
+        stream_(std::move(stream)),
+        watchdog_(stream_.get_executor()),
+        machine_(std::forward<MachineArgs>(machine_args)...) {
+    // Reads and writes are tried at once; they must never block the thread.
+    std::error_code ignored;
+    stream_.socket().non_blocking(true, ignored);
+    // Plain TCP has no handshake: the connection may carry requests at once (before watch()
+    // first looks at the deadline, so that no handshake timer is armed for it).
+    if (!stream_.is_tls())
+      machine_.lifetime().ready(clock::now());
+  }
+
+  // Hooks' defaults.
+  asio::awaitable<bool> other_step(io_step) { co_return false; }
+  asio::awaitable<void> on_end() { co_return; }
+  void on_close_now() {}
+
+  /// The socket went to another connection (an upgrade), which takes this one's place in the
+  /// connection limit too: ending this one frees no place.
+  void hand_over() noexcept { handed_over_ = true; }
+
+  Derived& derived() noexcept { return static_cast<Derived&>(*this); }
+  std::shared_ptr<Derived> self() { return std::static_pointer_cast<Derived>(shared_from_this()); }
+
+  std::shared_ptr<server::impl> server_;
+  connection_stream stream_;
+  asio::steady_timer watchdog_;
+  Machine machine_;
+
+ private:
+  enum class read_outcome : std::uint8_t { bytes, nothing_yet, ended };
+
+  io_step run_ready_steps() {
+    // One reading of the clock for the whole run: it lasts microseconds, and the timers it
+    // feeds count in milliseconds at least.
+    const auto now = clock::now();
+    // A peer that keeps bytes coming, or keeps taking large replies, would keep this loop
+    // going for ever, and the thread's other connections and timers (this one's idle timer
+    // among them) would never run: after this many reads and writes the connection waits
+    // like any other, through the event loop (a readiness wait, or the asynchronous write,
+    // which complete at once when the socket is ready).
+    constexpr int io_per_turn = 16;
+    int io_done = 0;
+    for (;;) {
+      const io_step next = machine_.next(now);
+      const bool own_turn_over = ++io_done > io_per_turn;
+      if (next == io_step::read && !stream_.is_tls()) {
+        if (own_turn_over)
+          return io_step::read;
+        const read_outcome got = read_now();
+        if (got == read_outcome::bytes)
+          continue;
+        return got == read_outcome::nothing_yet ? io_step::read : io_step::close;
+      }
+      if (next == io_step::write) {
+        sent_ = 0;
+        if (!own_turn_over && write_at_once())
+          continue;
+      }
+      return next;
+    }
+  }
+
+  void carry_on(io_step next) {
+    if (next == io_step::read && !stream_.is_tls())
+      wait_for_bytes();
+    else if (next == io_step::close)
+      end();
+    else
+      continue_in_coroutine(self(), next);
+  }
+
+  void wait_for_bytes() {
+    machine_.idle();
+    stream_.socket().async_wait(asio::ip::tcp::socket::wait_read,
+                                [self = self()](std::error_code ec) {
+                                  if (ec || self->lifetime().closed())
+                                    self->end();
+                                  else
+                                    self->carry_on(self->run_ready_steps());
+                                });
+  }
+
+  static void continue_in_coroutine(std::shared_ptr<Derived> self, io_step next) {
+    const auto executor = self->stream_.get_executor();
+    auto& driver = static_cast<stream_driver&>(*self);
+    asio::co_spawn(executor, driver.serve(next), [self](std::exception_ptr failure, io_step last) {
+      if (failure) {
+        last = io_step::close;
+        log_failure(failure);
+      }
+      self->carry_on(last);
+    });
+  }
+
+  static void log_failure(std::exception_ptr failure) {
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      log(log_level::warning, "connection ended by an unexpected error: ", e.what());
+    } catch (...) {
+      log(log_level::warning, "connection ended by an unexpected error");
+    }
+  }
+
+  asio::awaitable<io_step> serve(io_step next) {
+    // Performs the steps that wait, until only the peer's next bytes are awaited (plain TCP)
+    // or the connection ends. An if-chain, not a switch: g++ 12.2 miscompiled a switch on the
+    // step with co_await in its cases (the frame was corrupted on resumption; clang was fine).
+    if (stream_.is_tls() && !handshaken_ && !co_await handshake())
+      co_return io_step::close;
+    for (;;) {
+      bool go_on = true;
+      if (next == io_step::read) {
+        if (!stream_.is_tls())
+          co_return io_step::read;
+        go_on = co_await read_tls();
+      } else if (next == io_step::write) {
+        go_on = co_await write_rest_of_output();
+      } else if (next == io_step::close) {
+        go_on = false;
+      } else {
+        go_on = co_await derived().other_step(next);
+      }
+      if (!go_on)
+        co_return io_step::close;
+      next = run_ready_steps();
+    }
+  }
+
+  void end() {
+    close_now();
+    asio::co_spawn(stream_.get_executor(), finish(self()), asio::detached);
+  }
+
+  static asio::awaitable<void> finish(std::shared_ptr<Derived> self) {
+    co_await self->on_end();
+    self->server_->connection_ended(self.get(), !self->handed_over_);
+  }
+
+  asio::awaitable<bool> handshake() {
+    auto [ec] =
+        co_await stream_.tls()->async_handshake(asio::ssl::stream_base::server, use_nothrow);
+    if (ec) {
+      // Plain-text clients, scanners and wrong certificates end here; not the server's fault.
+      log(log_level::debug, "TLS handshake failed: ", ec.message());
+      co_return false;
+    }
+    handshaken_ = true;
+    machine_.lifetime().ready(clock::now());
+    co_return true;
+  }
+
+  read_outcome read_now() {
+    std::string_view bytes;
+    const std::error_code ec = read_into_scratch(stream_.socket(), bytes);
+    if (would_block(ec))
+      return read_outcome::nothing_yet;
+    if (ec) {
+      // EOF, resets and our own closes are how connections end; nothing to report.
+      log(log_level::debug, "connection read ended: ", ec.message());
+      return read_outcome::ended;
+    }
+    machine_.feed(bytes);
+    return read_outcome::bytes;
+  }
+
+  asio::awaitable<bool> read_tls() {
+    auto room = machine_.prepare(1024);
+    auto [ec, n] = co_await stream_.tls()->async_read_some(asio::buffer(room.data(), room.size()),
+                                                           use_nothrow);
+    machine_.commit(n);
+    if (ec) {
+      log(log_level::debug, "connection read ended: ", ec.message());
+      co_return false;
+    }
+    co_return true;
+  }
+
+  bool write_at_once() {
+    const std::string_view bytes = machine_.output();
+    std::error_code ec;
+    sent_ = write_now(stream_, bytes, ec);
+    if (ec) {
+      close_now();  // next() now answers close
+      return true;
+    }
+    if (sent_ < bytes.size())
+      return false;
+    machine_.written();
+    return true;
+  }
+
+  asio::awaitable<bool> write_rest_of_output() {
+    const std::error_code ec = co_await write_rest(stream_, machine_.output().substr(sent_));
+    if (ec) {
+      close_now();
+      co_return false;
+    }
+    machine_.written();
+    co_return true;
+  }
+
+  std::size_t sent_ = 0;  // bytes of the output written at once, before the rest must wait
+  bool handshaken_ = false;
+  bool handed_over_ = false;
+};
+
+}  // namespace numsequence::detail
