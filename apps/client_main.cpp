@@ -22,6 +22,7 @@
 #include "numsequence/client/stream_session.hpp"
 #include "numsequence/net/tls.hpp"
 #include "numsequence/protocol/message.hpp"
+#include "numsequence/sequence/fibonacci.hpp"
 
 namespace {
 
@@ -29,7 +30,8 @@ using namespace numsequence;
 
 constexpr const char* examples = R"(
 Commands:
-  NEW [N] PORT      start a session of N numbers (random 1-65535 if N is left out)
+  NEW [N] PORT      start a session of N numbers (if N is left out: random, 1-65535,
+                    or 1-25000 with --sequence fibonacci)
   CONTINUE PORT     continue the session in the state file
   STREAM HTTP_PORT  type N or A B, get Fibonacci numbers over the server's WebSocket
                     stream (numsequence-client STREAM --help)
@@ -41,6 +43,7 @@ Examples:
   numsequence-client NEW 100 5000 --json
   numsequence-client NEW 65535 5000 --server 127.0.0.1:5001 --server 127.0.0.1:5002
   numsequence-client NEW 100 5443 --host localhost --tls --ca ca.pem
+  numsequence-client NEW 1000 5000 --sequence fibonacci --batch-size 100
   printf '10\n5 7\n' | numsequence-client STREAM 8080
 
 Exit status: 0 checksum valid, 1 checksum mismatch, 2 usage error or bad state file,
@@ -54,6 +57,7 @@ struct parsed_command {
   std::optional<std::uint32_t> n;
   std::optional<client_id> id;
   std::uint32_t batch = 5;
+  sequence_kind sequence = sequence_kind::random;
   std::uint16_t port = 0;
   client_options options;
   bool verbose = false;
@@ -89,6 +93,8 @@ void add_session_options(cxxopts::Options& options) {
      cxxopts::value<std::string>())
     ("batch-size", "numbers per batch (NEW only), 1-65535",
      cxxopts::value<std::string>()->default_value("5"))
+    ("sequence", "which numbers (NEW only): random, or fibonacci (exact, F(0) .. F(N-1))",
+     cxxopts::value<std::string>()->default_value("random"))
     ("state-file", "where progress is kept",
      cxxopts::value<std::string>()->default_value(".numsequence-client-state"));
 }
@@ -168,9 +174,9 @@ void parse_command(const cxxopts::ParseResult& args, parsed_command& cmd) {
     if (rest.size() != 1)
       throw cli::usage_error("CONTINUE takes PORT");
     cmd.port = cli::parse_port(rest[0]);
-    if (args.count("client_id") || args.count("batch-size")) {
+    if (args.count("client_id") || args.count("batch-size") || args.count("sequence")) {
       throw cli::usage_error(
-          "--client_id and --batch-size belong to NEW; CONTINUE reads them "
+          "--client_id, --batch-size and --sequence belong to NEW; CONTINUE reads them "
           "from the state file");
     }
   } else if (command == "STREAM") {
@@ -196,6 +202,10 @@ void parse_session_options(const cxxopts::ParseResult& args, parsed_command& cmd
     throw cli::usage_error("invalid --batch-size (expected 1-65535)");
   }
   cmd.batch = *batch;
+  const auto sequence = parse_kind_name(args["sequence"].as<std::string>());
+  if (!sequence)
+    throw cli::usage_error("invalid --sequence (expected random or fibonacci)");
+  cmd.sequence = *sequence;
 }
 
 /// The servers to try in turn: --host with PORT first, then each --server.
@@ -305,8 +315,11 @@ const char* outcome_name(client_outcome o) {
 void print_json(const client_result& r, const parsed_command& cmd) {
   std::ostringstream out;
   out << "{\"client_id\":" << json_string(r.id.view()) << ",\"n\":" << r.n
-      << ",\"batch\":" << r.batch << ",\"outcome\":\"" << outcome_name(r.outcome) << '"';
+      << ",\"batch\":" << r.batch << ",\"sequence\":\"" << kind_name(r.kind) << "\",\"outcome\":\""
+      << outcome_name(r.outcome) << '"';
   if (r.checksum) {
+    // The exact sum as a JSON number: a Fibonacci sum passes 2^53, where a reader that
+    // takes JSON numbers as doubles rounds it.
     out << ",\"sum\":" << r.sum << ",\"checksum\":\"" << to_hex(*r.checksum)
         << "\",\"server_checksum\":\"" << to_hex(*r.server_checksum)
         << "\",\"valid\":" << (r.outcome == client_outcome::valid ? "true" : "false");
@@ -344,12 +357,16 @@ class progress_bar {
   bool shown_ = false;
 };
 
-std::uint32_t random_count() {
+/// n for NEW without N: 1-65535, or up to the server's default limit for Fibonacci.
+std::uint32_t random_count(sequence_kind kind) {
   std::uint32_t value = 0;
   if (RAND_bytes(reinterpret_cast<unsigned char*>(&value), sizeof value) != 1) {
     throw std::runtime_error("the OS random source failed");
   }
-  return 1 + value % max_count;
+  const auto most = kind == sequence_kind::fibonacci
+                        ? static_cast<std::uint32_t>(default_max_fibonacci)
+                        : max_count;
+  return 1 + value % most;
 }
 
 int run(parsed_command& cmd) {
@@ -373,11 +390,11 @@ int run(parsed_command& cmd) {
   if (cmd.kind == command_kind::new_session) {
     const client_id id = cmd.id ? *cmd.id : client_id::random();
     if (!cmd.n) {
-      cmd.n = random_count();
+      cmd.n = random_count(cmd.sequence);
       if (!cmd.json)
         std::cout << "N not given: requesting " << *cmd.n << " numbers\n";
     }
-    result = run_new_session(id, *cmd.n, cmd.batch, cmd.options);
+    result = run_new_session(id, *cmd.n, cmd.batch, cmd.options, cmd.sequence);
   } else {
     result = run_continue_session(cmd.options);
   }

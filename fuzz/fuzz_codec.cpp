@@ -11,7 +11,10 @@
 //     encoding is canonical (encode(parse(encode(m))) == encode(m));
 //   - parsing into a reused server_message (as the client does) gives the same result as
 //     parsing into a fresh one;
-//   - every error's text makes one well-formed `ERR,<text>;` frame.
+//   - every error's text makes one well-formed `ERR,<text>;` frame;
+//   - INIT's fifth field: a frame with one is accepted exactly when the field is `random` or
+//     `fibonacci` (and the kind is that one), refused as an unknown kind exactly when the
+//     other fields are valid; a random INIT encodes without the field.
 // Reads past a buffer are ASan's to catch.
 
 #include <algorithm>
@@ -105,6 +108,11 @@ void check_client_round_trip(const client_message& m, std::size_t frame_size) {
   if (const auto* init = std::get_if<init_message>(&m)) {
     require(init->n <= max_count, "INIT n in range");
     require(init->batch >= 1 && init->batch <= max_batch, "INIT batch in range");
+    require(init->kind == sequence_kind::random || init->kind == sequence_kind::fibonacci,
+            "INIT kind is a known kind");
+    const bool names_kind = std::count(wire.begin(), wire.end(), ',') == 4;
+    require(names_kind == (init->kind == sequence_kind::fibonacci),
+            "only a Fibonacci INIT writes the fifth field");
   }
   if (const auto* recv = std::get_if<recv_message>(&m)) {
     const auto& digits = recv->overflow_digits;
@@ -145,11 +153,35 @@ void check_error(std::error_code ec) {
   require(std::holds_alternative<err_message>(parsed), "ERR of an error is an ERR");
 }
 
+/// INIT's kind field against its parse: `ec` and `m` are what parse_client_message gave.
+void check_init_kind(std::string_view frame, std::error_code ec, const client_message& m) {
+  if (!frame.starts_with("INIT,") || std::count(frame.begin(), frame.end(), ',') != 4)
+    return;
+  const std::string_view kind = frame.substr(frame.rfind(',') + 1);
+  const bool known = kind == "random" || kind == "fibonacci";
+  if (!ec) {
+    require(known, "an INIT with a fifth field is accepted only for a known kind");
+    require(std::get<init_message>(m).kind ==
+                (kind == "fibonacci" ? sequence_kind::fibonacci : sequence_kind::random),
+            "the kind is the one named");
+    return;
+  }
+  if (ec == protocol_errc::unknown_sequence_kind) {
+    require(!known, "a known kind is never refused as unknown");
+    // The other fields were valid: the same frame with a known kind parses.
+    client_message again;
+    const std::string fixed = std::string(frame.substr(0, frame.rfind(',') + 1)) + "fibonacci";
+    require(!parse_client_message(fixed, again), "only the kind was wrong");
+  }
+}
+
 /// One frame as the decoder cut it (no ';' inside): both parsers, all invariants.
 void check_frame(std::string_view frame, server_message& reused) {
   client_message cm;
-  if (auto ec = parse_client_message(frame, cm)) {
-    check_error(ec);
+  const auto client_ec = parse_client_message(frame, cm);
+  check_init_kind(frame, client_ec, cm);
+  if (client_ec) {
+    check_error(client_ec);
   } else {
     require(!frame.empty() && printable(frame), "accepted client frames are printable");
     check_client_round_trip(cm, frame.size());

@@ -16,7 +16,11 @@
 //   - an out-of-range RECV gets the invalid-index ERR and the connection stays open;
 //   - FAC is sequence_checksum() of the session (and equals the MD5 of the whole list),
 //     or the recorded checksum for a completed record;
-//   - owns_session() / completed() / answers_with_numbers() agree with the model.
+//   - owns_session() / completed() / answers_with_numbers() agree with the model;
+//   - a Fibonacci INIT (the kind from the raw bytes, or from the salt for built messages)
+//     above the policy's max_fibonacci gets the limit's ERR and no store operation; a
+//     Fibonacci NUM is, byte for byte, the batch's numbers from a decimal adder written
+//     here, in pieces of about the policy's byte budget; its FAC is the MD5 of that list.
 // n is kept at most 1000 so that an input runs in well under a millisecond.
 
 #include <fuzzer/FuzzedDataProvider.h>
@@ -31,13 +35,15 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <variant>
 #include <vector>
 
-#include "numsequence/sequence/checksum.hpp"
 #include "numsequence/protocol/codec.hpp"
 #include "numsequence/protocol/error.hpp"
 #include "numsequence/protocol/frame_decoder.hpp"
+#include "numsequence/protocol/refusal.hpp"
+#include "numsequence/sequence/checksum.hpp"
 #include "numsequence/sequence/sequence.hpp"
 #include "numsequence/session/session_rules.hpp"
 
@@ -115,6 +121,37 @@ std::uint32_t piece_for(std::uint64_t salt) {
   return salt % 4 == 0 ? 4096 : static_cast<std::uint32_t>(1 + (salt >> 2) % 8);
 }
 
+// The Fibonacci limit and piece size, and the kind of the INITs the harness builds, also
+// from the salt (bits above those piece_for() uses).
+std::uint64_t max_fibonacci_for(std::uint64_t salt) {
+  return (salt >> 16) % 4 == 0 ? default_max_fibonacci : (salt >> 18) % 400;
+}
+std::size_t fibonacci_piece_for(std::uint64_t salt) {
+  return (salt >> 28) % 4 == 0 ? 32 * 1024 : static_cast<std::size_t>(1 + (salt >> 30) % 64);
+}
+sequence_kind built_kind_for(std::uint64_t salt) {
+  return (salt >> 40) % 3 == 1 ? sequence_kind::fibonacci : sequence_kind::random;
+}
+
+/// F(0) .. F(n-1) in decimal, by additions digit by digit: independent of the library.
+std::vector<std::string> fibonacci_texts(std::uint32_t n) {
+  std::vector<std::string> out;
+  std::string a = "0";  // F(i), F(i+1): digits least significant first
+  std::string b = "1";
+  for (std::uint32_t i = 0; i < n; ++i) {
+    out.emplace_back(a.rbegin(), a.rend());
+    std::string sum;
+    int carry = 0;
+    for (std::size_t d = 0; d < b.size() || carry != 0; ++d) {
+      const int v = (d < a.size() ? a[d] - '0' : 0) + (d < b.size() ? b[d] - '0' : 0) + carry;
+      sum.push_back(static_cast<char>('0' + v % 10));
+      carry = v / 10;
+    }
+    a = std::exchange(b, std::move(sum));
+  }
+  return out;
+}
+
 std::uint32_t pick_batch(FuzzedDataProvider& in) {
   switch (in.ConsumeIntegralInRange<int>(0, 3)) {
     case 0:
@@ -156,6 +193,7 @@ struct model {
   bool completed = false;
   md5_digest completed_sum{};
   std::vector<std::uint32_t> numbers;  // the session's whole sequence, once attached
+  std::vector<std::string> fibonacci;  // the same for a Fibonacci session, in decimal
 };
 
 class harness {
@@ -165,7 +203,7 @@ class harness {
         test_mode_(test_mode),
         salt_(salt),
         rules_(session_policy{test_mode, [salt](const client_id& id) { return seed_for(id, salt); },
-                              piece_for(salt)},
+                              piece_for(salt), max_fibonacci_for(salt), fibonacci_piece_for(salt)},
                lease) {
     require(rules_.lease() == lease, "lease kept");
   }
@@ -187,11 +225,12 @@ class harness {
         break;
       }
       case 2:
-        decode_error(static_cast<protocol_errc>(in_.ConsumeIntegralInRange<int>(1, 12)));
+        decode_error(static_cast<protocol_errc>(
+            in_.ConsumeIntegralInRange<int>(1, static_cast<int>(last_protocol_errc))));
         break;
       case 3:
         message(init_message{pick_id(in_), in_.ConsumeIntegralInRange<std::uint32_t>(0, 300),
-                             pick_batch(in_)});
+                             pick_batch(in_), built_kind_for(salt_)});
         break;
       case 4:
         message(cont_message{pick_id(in_)});
@@ -245,7 +284,7 @@ class harness {
     switch (in_.ConsumeIntegralInRange<int>(0, 3)) {
       case 0:
         built = init_message{pick_id(in_), in_.ConsumeIntegralInRange<std::uint32_t>(0, 300),
-                             pick_batch(in_)};
+                             pick_batch(in_), built_kind_for(salt_)};
         break;
       case 1:
         built = cont_message{pick_id(in_)};
@@ -294,6 +333,17 @@ class harness {
   void hello(const client_message& m) {
     std::string out;
     if (const auto* init = std::get_if<init_message>(&m)) {
+      const bool fibonacci = init->kind == sequence_kind::fibonacci;
+      if (fibonacci && init->n > max_fibonacci_for(salt_)) {
+        require(rules_.on_message(m, out) == action::close, "a Fibonacci n above the limit closes");
+        require(single_err(out) == refusal_text(refusal::fibonacci_too_large,
+                                                std::to_string(max_fibonacci_for(salt_))),
+                "a Fibonacci n above the limit: the limit's text");
+        require(!rules_.owns_session(), "refused: not owned");
+        m_.at = model::phase::closed;
+        after_close();
+        return;
+      }
       require(rules_.on_message(m, out) == action::create_session, "INIT asks to create");
       require(out.empty(), "nothing is sent before the store answers");
       const auto& rec = rules_.pending_record();
@@ -301,9 +351,11 @@ class harness {
                   rec.sequence.batch == init->batch,
               "the record is the INIT's");
       require(!rec.completed(), "a new record is not completed");
-      require(rec.sequence.mode == (test_mode_ ? sequence_mode::test : sequence_mode::normal),
-              "the record has the server's mode");
-      require(test_mode_ || rec.sequence.seed == seed_for(init->id, salt_),
+      const sequence_mode mode = fibonacci    ? sequence_mode::fibonacci
+                                 : test_mode_ ? sequence_mode::test
+                                              : sequence_mode::normal;
+      require(rec.sequence.mode == mode, "the record has the kind's mode, or the server's");
+      require(mode != sequence_mode::normal || rec.sequence.seed == seed_for(init->id, salt_),
               "normal mode seeds through the policy");
       require(rules_.session_id() == std::optional<client_id>(init->id),
               "session id is the INIT's");
@@ -344,7 +396,8 @@ class harness {
       if (result.status == store_status::ok) {
         auto& seq = result.record.sequence;
         seq.id = cont->id;
-        seq.mode = in_.ConsumeBool() ? sequence_mode::test : sequence_mode::normal;
+        // One byte, as ConsumeBool() took before the Fibonacci mode: the corpus keeps its paths.
+        seq.mode = static_cast<sequence_mode>(in_.ConsumeIntegralInRange<int>(0, 2));
         seq.seed = in_.ConsumeIntegral<std::uint64_t>();
         seq.n = in_.ConsumeIntegralInRange<std::uint32_t>(0, 300);
         seq.batch = pick_batch(in_);
@@ -404,9 +457,13 @@ class harness {
       const action next = rules_.on_message(m, out);
       // A batch larger than a piece comes in pieces, as the server writes it; joined, they
       // must be the one reply checked below.
+      std::size_t piece_start = 0;
       for (std::uint32_t piece = 0; rules_.reply_unfinished(); ++piece) {
         require(in_range && piece < max_batch, "only a NUM comes in pieces, and it ends");
+        check_fibonacci_piece(std::string_view(out).substr(piece_start));
+        piece_start = out.size();
         rules_.continue_reply(out);
+        require(out.size() > piece_start, "a piece holds at least one number");
       }
       if (m_.completed) {
         require(next == action::close, "RECV on a completed session closes");
@@ -417,6 +474,10 @@ class harness {
         return;
       }
       require(next == action::proceed, "RECV keeps the connection open");
+      if (in_range && m_.params.mode == sequence_mode::fibonacci) {
+        require(out == fibonacci_reply(recv->index), "a Fibonacci NUM is the batch's numbers");
+        return;
+      }
       const auto replies = replies_of(out);
       require(replies.size() == 1, "one reply per RECV");
       if (!in_range) {
@@ -449,7 +510,7 @@ class harness {
     require(rules_.on_message(m, out) == action::complete_session, "FIN asks to complete");
     require(out.empty(), "nothing is sent before the store answers");
     const md5_digest expected = sequence_checksum(m_.params);
-    require(expected == checksum_of(m_.numbers), "streamed checksum equals the list's");
+    require(expected == model_checksum(), "streamed checksum equals the list's");
     require(rules_.pending_checksum() == expected, "the checksum to record is the session's");
     require(rules_.pending_id() == m_.params.id, "complete the session's id");
     const action next = rules_.on_completed(pick_status(in_), out);
@@ -466,9 +527,48 @@ class harness {
     m_.completed = completed;
     m_.completed_sum = sum;
     m_.numbers.clear();
-    if (!completed)
-      m_.numbers = whole_sequence(params);
-    require(m_.numbers.size() == (completed ? 0 : params.n), "whole_sequence has n numbers");
+    m_.fibonacci.clear();
+    if (completed)
+      return;
+    if (params.mode == sequence_mode::fibonacci) {
+      m_.fibonacci = fibonacci_texts(params.n);
+      return;
+    }
+    m_.numbers = whole_sequence(params);
+    require(m_.numbers.size() == params.n, "whole_sequence has n numbers");
+  }
+
+  /// The whole NUM reply to RECV,k of a Fibonacci session, from the model's numbers.
+  std::string fibonacci_reply(std::uint64_t k) const {
+    const std::uint64_t first = k * m_.params.batch;
+    const std::uint64_t last = std::min<std::uint64_t>(m_.params.n, first + m_.params.batch);
+    std::string reply = "NUM,";
+    for (std::uint64_t i = first; i < last; ++i)
+      reply += (i == first ? "" : ":") + m_.fibonacci[i];
+    return reply + ";";
+  }
+
+  /// An unfinished Fibonacci piece stops at the first number that reaches the byte budget
+  /// (counted after the first piece's "NUM,"): the bytes before its last number are below it.
+  void check_fibonacci_piece(std::string_view piece) const {
+    if (m_.params.mode != sequence_mode::fibonacci)
+      return;
+    if (piece.starts_with("NUM,"))
+      piece.remove_prefix(4);
+    const std::size_t budget = fibonacci_piece_for(salt_);
+    require(piece.size() >= budget, "a Fibonacci piece reaches its byte budget");
+    const auto last_colon = piece.rfind(':');
+    require(last_colon == std::string_view::npos || last_colon < budget,
+            "a Fibonacci piece ends with the number that reaches its budget");
+  }
+
+  md5_digest model_checksum() const {
+    if (m_.params.mode != sequence_mode::fibonacci)
+      return checksum_of(m_.numbers);
+    list_checksum sum;
+    for (const auto& text : m_.fibonacci)
+      sum.add_decimal(text);
+    return sum.finish();
   }
 
   /// After close: the rules must stay silent whatever comes.

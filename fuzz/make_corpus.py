@@ -58,6 +58,9 @@ def codec_corpus():
     codec("err_forms", "ERR;ERR,;ERR,a,b,c;ACK,;")
     codec("empty_messages", ";;;  ;")
     codec("unknown_and_lower", "HELO,1;init,x;Recv,0;fin;")
+    codec("init_kinds", f"INIT,{GOLDEN},10,7,fibonacci;INIT,{GOLDEN},5,5,random;"
+          f"INIT,{GOLDEN},5,5,primes;INIT,{GOLDEN},5,5,;INIT,{GOLDEN},5,5,FIBONACCI;")
+    codec("num_fibonacci", "NUM,135301852344706746049:218922995834555169026;NUM,0:1:1:2:3:5:8;")
     codec("bad_uuids", f"CONT,{GOLDEN[:-1]}z;CONT,{GOLDEN.replace('-', '')};CONT,;")
     codec("signed_numbers", f"INIT,{GOLDEN},+5,-5;RECV,-1;RECV,+0;RECV, 1;RECV,1 ;RECV,0x10;")
     codec("field_counts", f"INIT,{GOLDEN},5;INIT,{GOLDEN},5,5,5;CONT;RECV;RECV,1,2;FIN,;")
@@ -108,10 +111,10 @@ class Script:
 
     IDS = {GOLDEN: 0, GOLDEN.upper(): 1, "00000000-0000-4000-8000-000000000001": 2}
 
-    def __init__(self, test_mode=True):
+    def __init__(self, test_mode=True, salt=0x5EED):
         self.p = Provider()
         self.p.boolean(test_mode)
-        self.p.u64(0x5EED)
+        self.p.u64(salt)
         self.p.u64(7)
 
     def _id(self, id_text):
@@ -140,7 +143,7 @@ class Script:
 
     def decode_error(self, errc):
         self.p.integral(2, 0, 11, 4)
-        self.p.integral(errc, 1, 12, 4)
+        self.p.integral(errc, 1, 13, 4)
         return self
 
     def init(self, id_text, n, batch, status="ok"):
@@ -163,7 +166,7 @@ class Script:
             self.p.u64(previous)
         if status == "ok":
             mode, seed, n, batch, completed = record
-            self.p.boolean(mode == "test")
+            self.p.integral({"normal": 0, "test": 1, "fibonacci": 2}[mode], 0, 2, 4)
             self.p.u64(seed)
             self.p.integral(n, 0, 300, 4)
             self._batch(batch)
@@ -200,6 +203,23 @@ class Script:
 
     def data(self):
         return self.p.data()
+
+
+def fibonacci_salt(limit=None, piece=None):
+    """A salt whose built INITs are Fibonacci, with this max_fibonacci (None: the default,
+    25000) and byte piece (None: 32 KiB); fuzz_session_rules.cpp reads these from the salt:
+    kind (salt >> 40) % 3 == 1; limit default when (salt >> 16) % 4 == 0, else
+    (salt >> 18) % 400; piece 32 KiB when (salt >> 28) % 4 == 0, else 1 + (salt >> 30) % 64."""
+    salt = 1 << 40
+    if piece is not None:
+        salt |= (1 << 28) | ((piece - 1) << 30)
+    if limit is not None:
+        high = (salt >> 18) % 400
+        salt |= (1 << 16) | (((limit - high) % 400) << 18)
+    assert (salt >> 40) % 3 == 1
+    assert limit is None or ((salt >> 16) % 4 != 0 and (salt >> 18) % 400 == limit)
+    assert piece is None or ((salt >> 28) % 4 != 0 and 1 + (salt >> 30) % 64 == piece)
+    return salt
 
 
 def rules(name, script):
@@ -240,6 +260,15 @@ def rules_corpus():
     rules("raw_upper_id", Script().raw("INIT," + GOLDEN.upper() + ",300,7", "ok").raw("RECV,42")
           .raw("RECV,999").raw("FIN", "ok"))
     rules("raw_bad_fields", Script().raw(f"INIT,{GOLDEN},+5,5"))
+    rules("fibonacci", Script(salt=fibonacci_salt()).init(GOLDEN, 100, 7).recv(14).recv(0).fin())
+    rules("fibonacci_pieces",
+          Script(salt=fibonacci_salt(piece=10)).init(GOLDEN, 300, 64).recv(4).recv(0).fin())
+    rules("fibonacci_limit",
+          Script(salt=fibonacci_salt(limit=50)).init(GOLDEN, 51, 5, status=None).recv(0))
+    rules("fibonacci_raw", Script().raw(f"INIT,{GOLDEN},90,10,fibonacci", "ok").raw("RECV,8")
+          .raw(f"INIT,{GOLDEN},5,5,primes"))
+    rules("fibonacci_record",
+          Script().cont(GOLDEN, record=("fibonacci", 0, 300, 7, None)).recv(42).fin())
     rules("raw_recv_overflow",
           Script().init(GOLDEN, 10, 5).raw("RECV," + "1" * 25).raw("FIN", "unavailable"))
 

@@ -238,6 +238,57 @@ TEST_CASE("cluster: CONT on another server takes the session over, and the first
   CHECK(*fac == "FAC," + expected_checksum(test_params(id, 10)) + ";");
 }
 
+TEST_CASE("cluster: a Fibonacci session started on one server continues on another") {
+  if (!have_program("redis-server"))
+    return;
+  redis_instance redis;
+  auto servers = start_servers(2, redis, {"--session-timeout", "0", "--purge-after", "30"});
+  const std::string id = numbered_id(1, 0xf1bu);
+  {
+    auto on_a = servers[0]->connect();
+    REQUIRE(on_a.send("INIT," + id + ",100,7,fibonacci;RECV,0;", reply_timeout));
+    const auto replies = on_a.read_replies(2, reply_timeout);
+    REQUIRE(replies.size() == 2);
+    CHECK(replies[1] == "NUM,0:1:1:2:3:5:8;");
+  }  // closed: server A parks the session in Redis
+  auto on_b = servers[1]->connect();
+  REQUIRE(on_b.send("CONT," + id + ";RECV,14;FIN;", reply_timeout));
+  // Python: fib[98], fib[99]; md5(str(fib[:100])).
+  CHECK(on_b.read_until_closed(reply_timeout) ==
+        "ACK;NUM,135301852344706746049:218922995834555169026;"
+        "FAC,f4f4d43dc76e43a356a380f6296ec6de;");
+}
+
+TEST_CASE("cluster: a server killed mid-transfer of a Fibonacci session, another completes it") {
+  if (!have_program("redis-server"))
+    return;
+  redis_instance redis;
+  auto servers = start_servers(2, redis, {"--session-timeout", "0", "--interval", "0.001"});
+  temp_dir dir;
+  const std::string id = numbered_id(2, 0xf1bu);
+  auto client = start_client(
+      {"NEW", "3000", servers[0]->port_text(), "--client_id", id, "--batch-size", "10",
+       "--sequence", "fibonacci", "--server", "127.0.0.1:" + servers[1]->port_text(), "--json"},
+      dir.path());
+  REQUIRE(servers[0]->process().wait_for_stderr_containing(" created (", seconds(10)));
+  const auto killed = servers[0]->stop(SIGKILL);
+  REQUIRE(killed.has_value());
+
+  const auto status = client->wait(seconds(60));
+  INFO("client stdout: " << client->stdout_text() << "\nclient stderr: " << client->stderr_text());
+  REQUIRE(status.has_value());
+  CHECK(status->success());
+  const auto out = client->stdout_text();
+  CHECK(json_field(out, "valid") == "true");
+  // Python: md5(str(fib[:3000])); sum(fib[:3000]) has 627 digits.
+  CHECK(json_field(out, "checksum") == "d3b3f24665650e00bd4a883468779a3f");
+  const auto sum = json_field(out, "sum");
+  CHECK(sum.size() == 627);
+  CHECK(sum.starts_with("66439046036696007228"));
+  CHECK(sum.ends_with("59144173304364898000"));
+  CHECK(servers[1]->process().stderr_text().find(" continued") != std::string::npos);
+}
+
 TEST_CASE(
     "cluster: Redis stopped mid-session, new sessions get a clear ERR, live ones go on, "
     "restarted, new sessions work again") {

@@ -248,6 +248,36 @@ TEST_CASE_TEMPLATE(
   });
 }
 
+TEST_CASE_TEMPLATE("store: a Fibonacci session keeps its kind when parked, attached and completed",
+                   Backend, memory_backend, redis_backend) {
+  run_store_test<Backend>(30s, [](session_store& store) -> asio::awaitable<void> {
+    const auto id = client_id::random();
+    session_record fib = record_for(id, 25000, 500);
+    fib.sequence.mode = sequence_mode::fibonacci;
+    fib.sequence.seed = 0;
+    REQUIRE(co_await store.async_create(fib, 1) == store_status::ok);
+    co_await store.async_park(fib, 1);
+    const auto parked = co_await store.async_attach(id, 2);
+    REQUIRE(parked.status == store_status::ok);
+    CHECK(parked.record.sequence.mode == sequence_mode::fibonacci);
+    CHECK(parked.record.sequence.n == 25000);
+    CHECK(parked.record.sequence.batch == 500);
+    CHECK(co_await store.async_keep_alive(fib, 2) == store_status::ok);
+    const md5_digest sum = *md5_from_hex("ce7639f1240a778e42b4e67a04927192");
+    REQUIRE(co_await store.async_complete(id, 2, sum) == store_status::ok);
+    const auto done = co_await store.async_attach(id, 3);
+    REQUIRE(done.status == store_status::ok);
+    CHECK(done.record.sequence.mode == sequence_mode::fibonacci);
+    CHECK(done.record.completed_checksum == sum);
+    // A random session beside it keeps its own mode.
+    const auto other = client_id::random();
+    REQUIRE(co_await store.async_create(record_for(other), 4) == store_status::ok);
+    const auto random = co_await store.async_attach(other, 5);
+    REQUIRE(random.status == store_status::ok);
+    CHECK(random.record.sequence.mode == sequence_mode::normal);
+  });
+}
+
 TEST_CASE_TEMPLATE("store: completing an unknown session reports not found", Backend,
                    memory_backend, redis_backend) {
   run_store_test<Backend>(30s, [](session_store& store) -> asio::awaitable<void> {
@@ -434,6 +464,39 @@ TEST_CASE("redis store: a damaged record is reported unavailable, not misread") 
     const auto versioned =
         co_await store.client().async_command(args("HSET", key, "n", "10", "v", "9"));
     REQUIRE(versioned.has_value());
+    {
+      const auto r = co_await store.async_attach(id, 3);
+      CHECK(r.status == store_status::unavailable);
+    }
+  });
+}
+
+TEST_CASE(
+    "redis store: a record an older server wrote reads as random, an unknown mode as damaged") {
+  run_store_test<redis_backend>(30s, [](session_store& s) -> asio::awaitable<void> {
+    auto& store = static_cast<redis_session_store&>(s);
+    const auto id = client_id::random();
+    session_record fib = record_for(id);
+    fib.sequence.mode = sequence_mode::fibonacci;
+    REQUIRE(co_await store.async_create(fib, 1) == store_status::ok);
+    const auto keys =
+        co_await store.client().async_command(args("KEYS", "numsequence-test:*" + id.str()));
+    REQUIRE(keys.has_value());
+    REQUIRE(keys->elements.size() == 1);
+    const auto key = keys->elements[0].text;
+    const auto mode = co_await store.client().async_command(args("HGET", key, "mode"));
+    REQUIRE(mode.has_value());
+    CHECK(mode->text == "fibonacci");
+    // The fields an older server writes: no kind but its mode, test or normal.
+    const auto older = co_await store.client().async_command(args("HSET", key, "mode", "test"));
+    REQUIRE(older.has_value());
+    {
+      const auto r = co_await store.async_attach(id, 2);
+      REQUIRE(r.status == store_status::ok);
+      CHECK(r.record.sequence.mode == sequence_mode::test);
+    }
+    const auto unknown = co_await store.client().async_command(args("HSET", key, "mode", "primes"));
+    REQUIRE(unknown.has_value());
     {
       const auto r = co_await store.async_attach(id, 3);
       CHECK(r.status == store_status::unavailable);

@@ -178,8 +178,9 @@ server_item s_err(protocol_errc e) {
   return err<server_message>(e);
 }
 
-init_message init(std::string_view id, std::uint32_t n, std::uint32_t batch) {
-  return init_message{id_of(id), n, batch};
+init_message init(std::string_view id, std::uint32_t n, std::uint32_t batch,
+                  sequence_kind kind = sequence_kind::random) {
+  return init_message{id_of(id), n, batch, kind};
 }
 cont_message cont(std::string_view id) {
   return cont_message{id_of(id)};
@@ -212,6 +213,10 @@ TEST_CASE("codec: client messages encode to exact wire strings and parse back") 
       {init(uuid, 0, 65535), "INIT,123e4567-e89b-12d3-a456-426614174000,0,65535;"},
       {init("123E4567-E89B-12D3-A456-426614174000", 65535, 1),
        "INIT,123E4567-E89B-12D3-A456-426614174000,65535,1;"},
+      // A random INIT is the reference's, without the fifth field; fibonacci names itself.
+      {init(uuid, 5, 5, sequence_kind::random), "INIT,123e4567-e89b-12d3-a456-426614174000,5,5;"},
+      {init(uuid, 10, 7, sequence_kind::fibonacci),
+       "INIT,123e4567-e89b-12d3-a456-426614174000,10,7,fibonacci;"},
       {cont(uuid), "CONT,123e4567-e89b-12d3-a456-426614174000;"},
       {recv(0), "RECV,0;"},
       {recv(1999), "RECV,1999;"},
@@ -450,12 +455,48 @@ TEST_CASE("codec: client table, each row through frame_decoder whole, byte by by
       {"INIT missing batch",
        with_id("INIT,", uuid, ",5;"),
        {c_err(protocol_errc::wrong_field_count)}},
-      {"INIT extra field",
+      {"INIT sixth field",
+       with_id("INIT,", uuid, ",5,5,fibonacci,5;"),
+       {c_err(protocol_errc::wrong_field_count)}},
+      {"INIT trailing comma after the kind",
+       with_id("INIT,", uuid, ",5,5,random,;"),
+       {c_err(protocol_errc::wrong_field_count)}},
+
+      // The kind: INIT's optional fifth field, checked after id, n and batch.
+      {"INIT kind absent is random", with_id("INIT,", uuid, ",5,5;"), {c_ok(init(uuid, 5, 5))}},
+      {"INIT kind random",
+       with_id("INIT,", uuid, ",5,5,random;"),
+       {c_ok(init(uuid, 5, 5, sequence_kind::random))}},
+      {"INIT kind fibonacci",
+       with_id("INIT,", uuid, ",25000,500,fibonacci;"),
+       {c_ok(init(uuid, 25000, 500, sequence_kind::fibonacci))}},
+      {"INIT kind fibonacci then RECV",
+       with_id("INIT,", uuid, ",7,3,fibonacci;RECV,2;"),
+       {c_ok(init(uuid, 7, 3, sequence_kind::fibonacci)), c_ok(recv(2))}},
+      {"INIT kind unknown",
+       with_id("INIT,", uuid, ",5,5,primes;"),
+       {c_err(protocol_errc::unknown_sequence_kind)}},
+      {"INIT kind a number",
        with_id("INIT,", uuid, ",5,5,5;"),
-       {c_err(protocol_errc::wrong_field_count)}},
-      {"INIT trailing comma",
+       {c_err(protocol_errc::unknown_sequence_kind)}},
+      {"INIT kind empty",
        with_id("INIT,", uuid, ",5,5,;"),
-       {c_err(protocol_errc::wrong_field_count)}},
+       {c_err(protocol_errc::unknown_sequence_kind)}},
+      {"INIT kind upper case",
+       with_id("INIT,", uuid, ",5,5,FIBONACCI;"),
+       {c_err(protocol_errc::unknown_sequence_kind)}},
+      {"INIT kind capitalised",
+       with_id("INIT,", uuid, ",5,5,Random;"),
+       {c_err(protocol_errc::unknown_sequence_kind)}},
+      {"INIT kind with a space",
+       with_id("INIT,", uuid, ",5,5, fibonacci;"),
+       {c_err(protocol_errc::unknown_sequence_kind)}},
+      {"INIT kind prefix",
+       with_id("INIT,", uuid, ",5,5,fib;"),
+       {c_err(protocol_errc::unknown_sequence_kind)}},
+      {"INIT kind after a bad n",
+       with_id("INIT,", uuid, ",65536,5,primes;"),
+       {c_err(protocol_errc::number_out_of_range)}},
       {"CONT without id", "CONT;", {c_err(protocol_errc::wrong_field_count)}},
       {"CONT extra field",
        with_id("CONT,", uuid, ",1;"),
@@ -621,21 +662,37 @@ TEST_CASE("codec: protocol_category texts can be sent as an ERR reply") {
   CHECK(ec == protocol_errc::invalid_number);
 
   std::vector<std::string> seen;
-  // 0 and 13 are not enumerators: they must still get a usable text.
-  for (int value = 0; value <= static_cast<int>(protocol_errc::session_completed) + 1; ++value) {
+  // 0 and 14 are not enumerators: they must still get a usable text.
+  for (int value = 0; value <= static_cast<int>(last_protocol_errc) + 1; ++value) {
     const std::string text = protocol_category().message(value);
     INFO("value ", value, ": ", text);
     CHECK_FALSE(text.empty());
     CHECK(text.find(';') == std::string::npos);
     // Exactly what append_err would send, so nothing is rewritten on the way.
     CHECK(encode(server_message{err_message{text}}) == "ERR," + text + ";");
-    if (value >= 1 && value <= static_cast<int>(protocol_errc::session_completed)) {
+    if (value >= 1 && value <= static_cast<int>(last_protocol_errc)) {
       // Distinct texts, so a reader can tell the errors apart.
       for (const auto& other : seen)
         CHECK(other != text);
       seen.push_back(text);
     }
   }
-  CHECK(seen.size() == 12);
+  CHECK(seen.size() == 13);
   CHECK(protocol_category().message(1000) == protocol_category().message(0));
+}
+
+TEST_CASE("codec: an unknown sequence kind is refused with a text naming the accepted kinds") {
+  CHECK(make_error_code(protocol_errc::unknown_sequence_kind).message() ==
+        "unknown sequence kind (the kinds are random and fibonacci, in lower case)");
+}
+
+TEST_CASE("codec: kind names are exactly random and fibonacci, both ways") {
+  CHECK(kind_name(sequence_kind::random) == "random");
+  CHECK(kind_name(sequence_kind::fibonacci) == "fibonacci");
+  CHECK(parse_kind_name("random") == sequence_kind::random);
+  CHECK(parse_kind_name("fibonacci") == sequence_kind::fibonacci);
+  for (std::string_view other : {"", "Random", "FIBONACCI", "fibonacci ", "fib", "normal"}) {
+    CAPTURE(other);
+    CHECK_FALSE(parse_kind_name(other).has_value());
+  }
 }

@@ -208,3 +208,23 @@ TEST_CASE("without a limit (0) the store takes any number of sessions") {
     CHECK(store.size() == 100);
   });
 }
+
+TEST_CASE("memory store: a Fibonacci record keeps its kind, parked and completed") {
+  run_test([](asio::io_context& io) -> asio::awaitable<void> {
+    memory_session_store store(io.get_executor(), 30s);
+    session_record fib = record_for(id_a, 25000, 500);
+    fib.sequence.mode = sequence_mode::fibonacci;
+    REQUIRE(co_await store.async_create(fib, 1) == store_status::ok);
+    co_await store.async_park(fib, 1);
+    const auto parked = co_await store.async_attach(id_a, 2);
+    REQUIRE(parked.status == store_status::ok);
+    CHECK(parked.record.sequence.mode == sequence_mode::fibonacci);
+    CHECK(parked.record.sequence.n == 25000);
+    CHECK(parked.record.sequence.batch == 500);
+    REQUIRE(co_await store.async_complete(id_a, 2, md5_digest{}) == store_status::ok);
+    const auto done = co_await store.async_attach(id_a, 3);
+    REQUIRE(done.status == store_status::ok);
+    CHECK(done.record.completed());
+    CHECK(done.record.sequence.mode == sequence_mode::fibonacci);
+  });
+}

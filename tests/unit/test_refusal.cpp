@@ -30,9 +30,19 @@ TEST_CASE("refusal: the reference's texts, byte for byte") {
   CHECK(refusal_text(refusal::store_unavailable) == "session store unavailable");
 }
 
+TEST_CASE("refusal: a Fibonacci n above the limit names the limit") {
+  std::string out;
+  append_refusal(out, refusal::fibonacci_too_large, "25000");
+  CHECK(out == "ERR,n too large for fibonacci (at most 25000 on this server);");
+  CHECK(classify_err("n too large for fibonacci (at most 100 on this server)") ==
+        make_error_code(refusal::fibonacci_too_large));
+  CHECK_FALSE(is_transient(refusal::fibonacci_too_large));
+}
+
 TEST_CASE("refusal: every code is classified back from its own text") {
   for (auto r : {refusal::already_exists, refusal::does_not_exist, refusal::invalid_batch_index,
-                 refusal::store_unavailable, refusal::too_many_sessions, refusal::server_busy}) {
+                 refusal::store_unavailable, refusal::too_many_sessions, refusal::server_busy,
+                 refusal::fibonacci_too_large}) {
     CAPTURE(static_cast<int>(r));
     CHECK(classify_err(refusal_text(r, "x")) == make_error_code(r));
   }
@@ -40,7 +50,7 @@ TEST_CASE("refusal: every code is classified back from its own text") {
 
 TEST_CASE("refusal: protocol errors are classified as protocol errors") {
   for (auto e : {protocol_errc::frame_too_long, protocol_errc::unknown_type,
-                 protocol_errc::session_completed}) {
+                 protocol_errc::session_completed, protocol_errc::unknown_sequence_kind}) {
     CHECK(classify_err(make_error_code(e).message()) == make_error_code(e));
   }
 }

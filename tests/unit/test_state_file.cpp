@@ -25,6 +25,16 @@ client_state sample_state() {
   return s;
 }
 
+/// A Fibonacci session of 9 batches with batches 0-2, 5, 7 and 8 received.
+client_state fibonacci_state() {
+  auto s = client_state::fresh(*client_id::parse("123e4567-e89b-12d3-a456-426614174000"), 45, 5,
+                               sequence_kind::fibonacci);
+  s.acknowledged = true;
+  for (std::uint32_t k : {0u, 1u, 2u, 5u, 7u, 8u})
+    s.have[k] = true;
+  return s;
+}
+
 struct temp_dir {
   temp_dir() {
     std::string pattern = (fs::temp_directory_path() / "numsequence-state-XXXXXX").string();
@@ -40,12 +50,14 @@ struct temp_dir {
 
 void check_same(const client_state& a, const client_state& b) {
   CHECK(a.id == b.id);
+  CHECK(a.kind == b.kind);
   CHECK(a.n == b.n);
   CHECK(a.batch == b.batch);
   CHECK(a.acknowledged == b.acknowledged);
   CHECK(a.server_checksum == b.server_checksum);
   CHECK(a.have == b.have);
-  for (std::uint32_t k = 0; k < a.batch_count(); ++k) {
+  CHECK(a.numbers.size() == b.numbers.size());
+  for (std::uint32_t k = 0; k < a.batch_count() && !a.numbers.empty(); ++k) {
     if (!a.have[k])
       continue;
     for (std::uint32_t i = a.batch_begin(k); i < a.batch_begin(k) + a.batch_size(k); ++i) {
@@ -69,7 +81,9 @@ TEST_CASE("a fresh state has one empty slot per batch, the last batch short") {
 TEST_CASE("format and parse round-trip partial and completed sessions, id case kept") {
   auto s = sample_state();
   const auto text = format_state(s);
-  CHECK(text.starts_with("numsequence-client-state 1\nid 123E4567-e89b-12d3-a456-426614174000\n"));
+  CHECK(
+      text.starts_with("numsequence-client-state 2\nid 123E4567-e89b-12d3-a456-426614174000\n"
+                       "n 12\nbatch-size 5\nsequence random\n"));
   check_same(parse_state(text), s);
 
   s.have[1] = true;
@@ -80,25 +94,25 @@ TEST_CASE("format and parse round-trip partial and completed sessions, id case k
 }
 
 TEST_CASE("every truncation of a state file is detected, never read as a shorter session") {
-  const auto text = format_state(sample_state());
-  for (std::size_t len = 0; len < text.size(); ++len) {
-    CAPTURE(len);
-    CHECK_THROWS_AS(parse_state(text.substr(0, len)), state_file_error);
-  }
+  for (const auto& text : {format_state(sample_state()), format_state(fibonacci_state())})
+    for (std::size_t len = 0; len < text.size(); ++len) {
+      CAPTURE(len);
+      CHECK_THROWS_AS(parse_state(text.substr(0, len)), state_file_error);
+    }
 }
 
 TEST_CASE("every single changed byte of a state file is detected") {
-  const auto text = format_state(sample_state());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    for (char replacement : {'0', '9', 'x', '\n', '\0'}) {
-      if (text[i] == replacement)
-        continue;
-      std::string damaged = text;
-      damaged[i] = replacement;
-      CAPTURE(i);
-      CHECK_THROWS_AS(parse_state(damaged), state_file_error);
+  for (const auto& text : {format_state(sample_state()), format_state(fibonacci_state())})
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      for (char replacement : {'0', '9', 'x', '\n', '\0'}) {
+        if (text[i] == replacement)
+          continue;
+        std::string damaged = text;
+        damaged[i] = replacement;
+        CAPTURE(i);
+        CHECK_THROWS_AS(parse_state(damaged), state_file_error);
+      }
     }
-  }
 }
 
 TEST_CASE("damage messages say what is wrong and where") {
@@ -111,7 +125,7 @@ TEST_CASE("damage messages say what is wrong and where") {
     return "no error";
   };
   CHECK(message_of("") == "line 1: unexpected end of file");
-  CHECK(message_of("numsequence-client-state 2\n").find("version") != std::string::npos);
+  CHECK(message_of("numsequence-client-state 3\n").find("version") != std::string::npos);
   CHECK(message_of("garbage\x01\x02").find("line 1") != std::string::npos);
   auto text = format_state(sample_state());
   text.insert(text.find("digest"), "data 1 1:2:3:4:5\n");  // valid line, stale digest
@@ -186,4 +200,89 @@ TEST_CASE("write_file_atomically and read_file_if_present keep bytes exactly") {
   const std::string bytes("a\0b\nc", 5);
   write_file_atomically(path, bytes);
   CHECK(read_file_if_present(path) == bytes);
+}
+
+TEST_CASE("state file v2: a Fibonacci session keeps its kind and runs of batches, no numbers") {
+  const auto s = fibonacci_state();
+  CHECK(s.numbers.empty());
+  const auto text = format_state(s);
+  // The digest is Python's hashlib.md5 of the lines before it.
+  CHECK(text ==
+        "numsequence-client-state 2\n"
+        "id 123e4567-e89b-12d3-a456-426614174000\n"
+        "n 45\n"
+        "batch-size 5\n"
+        "sequence fibonacci\n"
+        "acknowledged 1\n"
+        "server-checksum none\n"
+        "have 0-2\n"
+        "have 5\n"
+        "have 7-8\n"
+        "digest 2d7bbd1b5b247062234760aaac616801\n");
+  const auto back = parse_state(text);
+  check_same(back, s);
+  CHECK(back.kind == sequence_kind::fibonacci);
+  CHECK(back.batches_received() == 6);
+
+  auto done = s;
+  done.have.assign(done.have.size(), true);
+  done.server_checksum = md5_from_hex("352a3175a68fe92cfe03bc0c2f02c9d6");
+  const auto done_text = format_state(done);
+  CHECK(done_text.find("have 0-8\ndigest ") != std::string::npos);
+  check_same(parse_state(done_text), done);
+}
+
+TEST_CASE("state file v1: an older client's file still loads, as a random session") {
+  // protocol.md's example of version 1 (scenario 4 after completion).
+  const auto s = parse_state(
+      "numsequence-client-state 1\n"
+      "id 123e4567-e89b-12d3-a456-426614174000\n"
+      "n 10\n"
+      "batch-size 5\n"
+      "acknowledged 1\n"
+      "server-checksum 9b14501c5359fb4eac96df9e874348b2\n"
+      "data 0 6:41:81:68:68\n"
+      "data 1 41:10:40:78:98\n"
+      "digest b11fac58646a16f0abd8a3c9b69c491d\n");
+  CHECK(s.kind == sequence_kind::random);
+  CHECK(s.complete());
+  CHECK(s.numbers == std::vector<std::uint32_t>{6, 41, 81, 68, 68, 41, 10, 40, 78, 98});
+  // Saved again, it is written as version 2 and reads back the same.
+  const auto again = format_state(s);
+  CHECK(again.starts_with("numsequence-client-state 2\n"));
+  check_same(parse_state(again), s);
+}
+
+TEST_CASE("state file v2: kinds and batch lines that do not fit are named at their line") {
+  auto message_of = [](const std::string& body) -> std::string {
+    try {
+      parse_state(body + "digest 00000000000000000000000000000000\n");
+    } catch (const state_file_error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  const std::string head =
+      "numsequence-client-state 2\nid 123e4567-e89b-12d3-a456-426614174000\nn 10\n"
+      "batch-size 5\n";
+  const std::string tail = "acknowledged 1\nserver-checksum none\n";
+  const std::string fib = head + "sequence fibonacci\n" + tail;
+  const std::string random = head + "sequence random\n" + tail;
+  CHECK(message_of(head + "acknowledged 1\n") == "line 5: expected 'sequence <value>'");
+  CHECK(message_of(head + "sequence primes\n") == "line 5: sequence must be random or fibonacci");
+  CHECK(message_of(head + "sequence Fibonacci\n") ==
+        "line 5: sequence must be random or fibonacci");
+  CHECK(message_of(fib + "data 0 0:1:1:2:3\n") ==
+        "line 8: expected 'have <k>[-<last>]' or 'digest <md5>'");
+  CHECK(message_of(random + "have 0\n") ==
+        "line 8: expected 'data <k> <numbers>' or 'digest <md5>'");
+  CHECK(message_of(fib + "have 2\n") == "line 8: invalid batch range");
+  CHECK(message_of(fib + "have 1-0\n") == "line 8: invalid batch range");
+  CHECK(message_of(fib + "have 0-2\n") == "line 8: invalid batch range");
+  CHECK(message_of(fib + "have 0-\n") == "line 8: invalid batch range");
+  CHECK(message_of(fib + "have -1\n") == "line 8: invalid batch range");
+  CHECK(message_of(fib + "have x\n") == "line 8: invalid batch range");
+  CHECK(message_of(fib + "have 0-1\nhave 1\n") == "line 9: batch 1 appears twice");
+  // In range and once each: only the (made-up) digest is wrong.
+  CHECK(message_of(fib + "have 1\nhave 0\n").find("digest does not match") != std::string::npos);
 }

@@ -34,9 +34,9 @@ using clock = std::chrono::steady_clock;
 using action = client_session::action;
 constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 
-// Saving rewrites the whole file (up to ~700 KB), so it happens at milestones and
-// at most this often while batches stream in. A client killed in between loses
-// only batches it can fetch again.
+// Saving rewrites the whole file (up to ~700 KB for a random session; a Fibonacci session
+// keeps only which batches it has), so it happens at milestones and at most this often while
+// batches stream in. A client killed in between loses only batches it can fetch again.
 constexpr auto save_interval = std::chrono::milliseconds(250);
 // Room offered to each read: a whole window of small replies, or a good part of a large one.
 constexpr std::size_t read_size = 64 * 1024;
@@ -296,12 +296,12 @@ class session_driver {
 }  // namespace
 
 client_result run_new_session(const client_id& id, std::uint32_t n, std::uint32_t batch,
-                              const client_options& options) {
+                              const client_options& options, sequence_kind kind) {
   // The file may hold another session's progress; if the server refuses this one,
   // that file is put back, so a mistaken NEW costs nothing.
   auto tls = tls_context_for(options);  // a bad --ca fails before the state file is touched
   std::optional<std::string> previous = read_file_if_present(options.state_file);
-  client_state state = client_state::fresh(id, n, batch);
+  client_state state = client_state::fresh(id, n, batch, kind);
   // Written before INIT goes out: a client killed before the ACK can still CONTINUE.
   save_state(options.state_file, state);
   session_driver driver(state, options, client_session::origin::new_session, std::move(tls));

@@ -6,6 +6,7 @@
 #include "numsequence/protocol/codec.hpp"
 #include "numsequence/protocol/refusal.hpp"
 #include "numsequence/sequence/checksum.hpp"
+#include "numsequence/sequence/fibonacci.hpp"
 
 namespace numsequence {
 namespace {
@@ -15,6 +16,22 @@ bool transient_refusal(std::error_code code) {
   return code.category() == refusal_category() && is_transient(static_cast<refusal>(code.value()));
 }
 
+/// The longest NUM frame (without its `;`) a session can be sent, with room for an ERR or a
+/// FAC: "NUM," and a batch of numbers, each with its separator.
+std::size_t longest_frame(const client_state& s) {
+  if (s.kind == sequence_kind::random) {
+    // Up to 10 digits a number.
+    return std::max<std::size_t>(1024, std::size_t{s.batch} * 11 + 64);
+  }
+  if (s.n == 0)
+    return 1024;
+  // No number of the session is wider than its last, F(n-1): fast doubling, well under a
+  // millisecond even for n = 65535 (13,696 digits).
+  const std::size_t widest = fibonacci_cursor{s.n - 1}.next_digits();
+  const std::size_t count = std::min(s.batch, s.n);
+  return std::max<std::size_t>(1024, count * (widest + 1) + 64);
+}
+
 }  // namespace
 
 client_session::client_session(client_state& state, const client_options& options, origin from)
@@ -22,15 +39,12 @@ client_session::client_session(client_state& state, const client_options& option
       options_(options),
       // Without an ACK on record, a resumed session's INIT may or may not have arrived.
       init_maybe_sent_(from == origin::resumed && !state.acknowledged),
-      init_ever_sent_(init_maybe_sent_) {
+      init_ever_sent_(init_maybe_sent_),
+      max_frame_(longest_frame(state)) {
   result_.id = state.id;
   result_.n = state.n;
   result_.batch = state.batch;
-}
-
-std::size_t client_session::max_frame() const noexcept {
-  // "NUM," and up to 10 digits and a separator per number; room for an ERR or a FAC too.
-  return std::max<std::size_t>(1024, std::size_t{state_.batch} * 11 + 64);
+  result_.kind = state.kind;
 }
 
 client_session::action client_session::on_connected(std::string& out) {
@@ -42,7 +56,7 @@ client_session::action client_session::on_connected(std::string& out) {
   earlier_init_ = init_ever_sent_;
   const auto start = out.size();
   if (sent_init_) {
-    append_init(out, init_message{state_.id, state_.n, state_.batch});
+    append_init(out, init_message{state_.id, state_.n, state_.batch, state_.kind});
     // Until a reply says what became of it: if the connection drops first, the next
     // attempt asks with CONT instead of creating the session twice.
     init_ever_sent_ = init_maybe_sent_ = true;
@@ -58,7 +72,13 @@ client_session::action client_session::on_connected(std::string& out) {
 }
 
 client_session::action client_session::on_frame(std::string_view frame, std::string& out) {
-  transcript("Received: " + std::string(frame) + ";");
+  if (options_.on_transcript)  // not built for nothing: a Fibonacci NUM can be megabytes
+    transcript("Received: " + std::string(frame) + ";");
+  // Fibonacci numbers do not fit the parser's uint32: a NUM is compared as text.
+  if (state_.kind == sequence_kind::fibonacci && phase_ == phase::transferring &&
+      frame.starts_with("NUM,")) {
+    return on_fibonacci_num(frame.substr(4), out);
+  }
   if (auto ec = parse_server_message(frame, reply_))
     return on_frame_error(ec);
   return on_message(reply_, out);
@@ -143,13 +163,52 @@ client_session::action client_session::on_num_reply(const server_message& messag
   const auto* num = std::get_if<num_message>(&message);
   if (num == nullptr)
     return unexpected("NUM");
+  if (state_.kind == sequence_kind::fibonacci) {
+    std::string text;
+    for (const auto v : num->numbers)
+      text += (text.empty() ? "" : ":") + std::to_string(v);
+    return on_fibonacci_num(text, out);
+  }
   // In this phase a RECV is always in flight: advance() sends FIN once none is.
   const std::uint32_t k = in_flight_.front();
   if (num->numbers.size() != state_.batch_size(k))
     return unexpected("NUM of the right size");
-  in_flight_.pop_front();
   std::copy(num->numbers.begin(), num->numbers.end(),
             state_.numbers.begin() + state_.batch_begin(k));
+  return batch_stored(k, out);
+}
+
+client_session::action client_session::on_fibonacci_num(std::string_view numbers,
+                                                        std::string& out) {
+  const std::uint32_t k = in_flight_.front();
+  if (!is_fibonacci_batch(k, numbers))
+    return unexpected("NUM of the session's Fibonacci numbers");
+  return batch_stored(k, out);
+}
+
+bool client_session::is_fibonacci_batch(std::uint32_t k, std::string_view numbers) {
+  // Batches arrive in order, so the cursor is usually where batch k begins already.
+  if (!expected_)
+    expected_.emplace(state_.batch_begin(k));
+  expected_->seek(state_.batch_begin(k));
+  const std::uint32_t count = state_.batch_size(k);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    if (i != 0) {
+      if (!numbers.starts_with(':'))
+        return false;
+      numbers.remove_prefix(1);
+    }
+    digits_.clear();
+    expected_->append_next(digits_);
+    if (!numbers.starts_with(digits_))
+      return false;
+    numbers.remove_prefix(digits_.size());
+  }
+  return numbers.empty();
+}
+
+client_session::action client_session::batch_stored(std::uint32_t k, std::string& out) {
+  in_flight_.pop_front();
   state_.have[k] = true;
   unsaved_ = true;
   progressed_ = true;
@@ -204,11 +263,19 @@ client_session::action client_session::on_fac_reply(const server_message& messag
 }
 
 void client_session::finish() {
-  result_.checksum = checksum_of(state_.numbers);
+  if (state_.kind == sequence_kind::fibonacci) {
+    // Every number received was checked to be the client's own: these are their checksum
+    // and sum, exact (the sum is F(n+1) - 1).
+    result_.checksum = fibonacci_checksum(0, state_.n);
+    result_.sum = fibonacci_sum(0, state_.n);
+  } else {
+    result_.checksum = checksum_of(state_.numbers);
+    std::uint64_t sum = 0;  // 65535 numbers of 32 bits: no overflow
+    for (auto v : state_.numbers)
+      sum += v;
+    result_.sum = std::to_string(sum);
+  }
   result_.server_checksum = state_.server_checksum;
-  result_.sum = 0;
-  for (auto v : state_.numbers)
-    result_.sum += v;
   result_.outcome = *result_.checksum == *result_.server_checksum ? client_outcome::valid
                                                                   : client_outcome::mismatch;
 }

@@ -17,7 +17,9 @@
 namespace numsequence {
 namespace {
 
-constexpr std::string_view magic = "numsequence-client-state 1";
+// Version 2 added the `sequence` line and `have` lines; a version 1 file is a random session.
+constexpr std::string_view magic_prefix = "numsequence-client-state ";
+constexpr std::string_view magic = "numsequence-client-state 2";
 
 md5_digest md5_of(std::string_view text) {
   md5_digest d{};
@@ -83,12 +85,15 @@ class line_reader {
 
 }  // namespace
 
-client_state client_state::fresh(const client_id& id, std::uint32_t n, std::uint32_t batch) {
+client_state client_state::fresh(const client_id& id, std::uint32_t n, std::uint32_t batch,
+                                 sequence_kind kind) {
   client_state s;
   s.id = id;
   s.n = n;
   s.batch = batch;
-  s.numbers.assign(n, 0);
+  s.kind = kind;
+  if (kind == sequence_kind::random)
+    s.numbers.assign(n, 0);
   s.have.assign(s.batch_count(), false);
   return s;
 }
@@ -106,19 +111,49 @@ std::uint32_t client_state::batch_size(std::uint32_t k) const noexcept {
   return std::min(batch, n - begin);
 }
 
+namespace {
+
+/// `have <k>` or `have <k>-<last>` for each run of batches received.
+void append_have_lines(std::string& out, const client_state& state) {
+  const std::uint32_t count = state.batch_count();
+  for (std::uint32_t k = 0; k < count;) {
+    if (!state.have[k]) {
+      ++k;
+      continue;
+    }
+    std::uint32_t last = k;
+    while (last + 1 < count && state.have[last + 1])
+      ++last;
+    out += "have " + std::to_string(k);
+    if (last != k)
+      out += "-" + std::to_string(last);
+    out += '\n';
+    k = last + 1;
+  }
+}
+
+}  // namespace
+
 std::string format_state(const client_state& state) {
   std::string out;
-  out.reserve(128 + std::size_t{state.n} * 11);
+  out.reserve(160 + state.numbers.size() * 11);
   out += magic;
   out += "\nid ";
   out += state.id.view();
   out += "\nn " + std::to_string(state.n);
   out += "\nbatch-size " + std::to_string(state.batch);
+  out += "\nsequence ";
+  out += kind_name(state.kind);
   out += "\nacknowledged ";
   out += state.acknowledged ? "1" : "0";
   out += "\nserver-checksum ";
   out += state.server_checksum ? to_hex(*state.server_checksum) : "none";
   out += '\n';
+  if (state.kind == sequence_kind::fibonacci) {
+    append_have_lines(out, state);
+    out += "digest " + to_hex(md5_of(out)) + '\n';
+    return out;
+  }
   char digits[16];
   for (std::uint32_t k = 0; k < state.batch_count(); ++k) {
     if (!state.have[k])
@@ -139,11 +174,20 @@ std::string format_state(const client_state& state) {
 
 namespace {
 
-/// The lines before the batches: magic, id, n, batch size, acknowledged, server checksum.
-client_state parse_header(line_reader& in) {
-  if (in.next() != magic) {
+/// The format version of the first line: 1 or 2.
+int parse_version(line_reader& in) {
+  const auto line = in.next();
+  if (line == std::string(magic_prefix) + "1")
+    return 1;
+  if (line != magic)
     in.fail("not a numsequence client state file (or a version this client does not read)");
-  }
+  return 2;
+}
+
+/// The lines before the batches: magic, id, n, batch size, sequence (version 2),
+/// acknowledged, server checksum.
+client_state parse_header(line_reader& in) {
+  const int version = parse_version(in);
   const auto id = client_id::parse(in.field("id"));
   if (!id)
     in.fail("invalid client id");
@@ -154,7 +198,14 @@ client_state parse_header(line_reader& in) {
   if (!parse_decimal(in.field("batch-size"), batch) || batch == 0 || batch > max_batch) {
     in.fail("invalid batch size");
   }
-  client_state s = client_state::fresh(*id, n, batch);
+  sequence_kind kind = sequence_kind::random;  // all that version 1 knew
+  if (version >= 2) {
+    const auto parsed = parse_kind_name(in.field("sequence"));
+    if (!parsed)
+      in.fail("sequence must be random or fibonacci");
+    kind = *parsed;
+  }
+  client_state s = client_state::fresh(*id, n, batch, kind);
   const auto ack = in.field("acknowledged");
   if (ack != "0" && ack != "1")
     in.fail("acknowledged must be 0 or 1");
@@ -195,6 +246,39 @@ void parse_batch(line_reader& in, std::string_view rest, client_state& s) {
   s.have[k] = true;
 }
 
+/// `<k>` or `<k>-<last>` (a have line after its key): marks those batches received.
+void parse_have(line_reader& in, std::string_view rest, client_state& s) {
+  const auto dash = rest.find('-');
+  std::uint32_t first = 0;
+  std::uint32_t last = 0;
+  if (!parse_decimal(rest.substr(0, dash), first) ||
+      (dash != std::string_view::npos && !parse_decimal(rest.substr(dash + 1), last))) {
+    in.fail("invalid batch range");
+  }
+  if (dash == std::string_view::npos)
+    last = first;
+  if (first > last || last >= s.batch_count())
+    in.fail("invalid batch range");
+  for (std::uint32_t k = first; k <= last; ++k) {
+    if (s.have[k])
+      in.fail("batch " + std::to_string(k) + " appears twice");
+    s.have[k] = true;
+  }
+}
+
+/// One line after the header: a batch, as its kind keeps them.
+void parse_batch_line(line_reader& in, std::string_view line, client_state& s) {
+  if (s.kind == sequence_kind::fibonacci) {
+    if (!line.starts_with("have "))
+      in.fail("expected 'have <k>[-<last>]' or 'digest <md5>'");
+    parse_have(in, line.substr(5), s);
+    return;
+  }
+  if (!line.starts_with("data "))
+    in.fail("expected 'data <k> <numbers>' or 'digest <md5>'");
+  parse_batch(in, line.substr(5), s);
+}
+
 }  // namespace
 
 client_state parse_state(std::string_view text) {
@@ -214,9 +298,7 @@ client_state parse_state(std::string_view text) {
         in.fail("bytes after the digest line");
       return s;
     }
-    if (!line.starts_with("data "))
-      in.fail("expected 'data <k> <numbers>' or 'digest <md5>'");
-    parse_batch(in, line.substr(5), s);
+    parse_batch_line(in, line, s);
   }
 }
 

@@ -76,6 +76,8 @@ std::string protocol_errc_name(protocol_errc e) {
       return "session_already_started";
     case protocol_errc::session_completed:
       return "session_completed";
+    case protocol_errc::unknown_sequence_kind:
+      return "unknown_sequence_kind";
   }
   return "unknown";
 }
@@ -94,6 +96,8 @@ std::string refusal_name(refusal r) {
       return "too_many_sessions";
     case refusal::server_busy:
       return "server_busy";
+    case refusal::fibonacci_too_large:
+      return "fibonacci_too_large";
   }
   return "unknown";
 }

@@ -158,6 +158,28 @@ bool parse_plain_recv(std::string_view frame, client_message& out) noexcept {
   return true;
 }
 
+// INIT's fields, left to right: id, n, batch and the optional kind.
+std::error_code parse_init(std::string_view fields, std::size_t count, client_message& out) {
+  // The kind is optional: the reference's INIT has three fields.
+  if (count != 3 && count != 4)
+    return protocol_errc::wrong_field_count;
+  init_message m{};
+  if (auto ec = parse_id(next_field(fields), m.id))
+    return ec;
+  if (auto ec = parse_u32(next_field(fields), 0, max_count, m.n))
+    return ec;
+  if (auto ec = parse_u32(next_field(fields), 1, max_batch, m.batch))
+    return ec;
+  if (count == 4) {
+    const auto kind = parse_kind_name(fields);
+    if (!kind)
+      return protocol_errc::unknown_sequence_kind;
+    m.kind = *kind;
+  }
+  out = m;
+  return {};
+}
+
 }  // namespace
 
 std::error_code parse_client_message(std::string_view frame, client_message& out) {
@@ -169,19 +191,8 @@ std::error_code parse_client_message(std::string_view frame, client_message& out
   const std::size_t count = field_count(s);
   std::string_view fields = s.fields;
 
-  if (s.type == "INIT") {
-    if (count != 3)
-      return protocol_errc::wrong_field_count;
-    init_message m{};
-    if (auto ec = parse_id(next_field(fields), m.id))
-      return ec;
-    if (auto ec = parse_u32(next_field(fields), 0, max_count, m.n))
-      return ec;
-    if (auto ec = parse_u32(next_field(fields), 1, max_batch, m.batch))
-      return ec;
-    out = m;
-    return {};
-  }
+  if (s.type == "INIT")
+    return parse_init(fields, count, out);
   if (s.type == "CONT") {
     if (count != 1)
       return protocol_errc::wrong_field_count;
@@ -266,6 +277,10 @@ void append_init(std::string& out, const init_message& m) {
   append_decimal(out, m.n);
   out += ',';
   append_decimal(out, m.batch);
+  if (m.kind != sequence_kind::random) {
+    out += ',';
+    out += kind_name(m.kind);
+  }
   out += ';';
 }
 

@@ -40,6 +40,8 @@ class protocol_category_impl final : public std::error_category {
                "allowed)";
       case protocol_errc::session_completed:
         return "session already completed (no more batches, only FIN is allowed)";
+      case protocol_errc::unknown_sequence_kind:
+        return "unknown sequence kind (the kinds are random and fibonacci, in lower case)";
     }
     // Not a `default:` label, so -Wswitch flags a new enumerator without a text.
     return "unknown protocol error";

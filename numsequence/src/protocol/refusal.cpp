@@ -11,6 +11,9 @@ constexpr std::string_view already_exists_suffix = " already exist";
 constexpr std::string_view does_not_exist_prefix = "Client-id: ";
 constexpr std::string_view does_not_exist_suffix = " does not exist";
 constexpr std::string_view invalid_index_prefix = "Invalid batch index requested: ";
+// The limit is a runtime setting (--max-fibonacci), so it is the subject.
+constexpr std::string_view fibonacci_limit_prefix = "n too large for fibonacci (at most ";
+constexpr std::string_view fibonacci_limit_suffix = " on this server)";
 
 class refusal_category_impl final : public std::error_category {
  public:
@@ -31,6 +34,8 @@ class refusal_category_impl final : public std::error_category {
         return "too many sessions (the server's session limit is reached, try again later)";
       case refusal::server_busy:
         return "server busy";
+      case refusal::fibonacci_too_large:
+        return "n too large for fibonacci";
     }
     // Not a `default:` label, so -Wswitch flags a new enumerator without a text.
     return "unknown refusal";
@@ -53,6 +58,9 @@ std::string refusal_text(refusal r, std::string_view subject) {
              std::string(does_not_exist_suffix);
     case refusal::invalid_batch_index:
       return std::string(invalid_index_prefix) + std::string(subject);
+    case refusal::fibonacci_too_large:
+      return std::string(fibonacci_limit_prefix) + std::string(subject) +
+             std::string(fibonacci_limit_suffix);
     case refusal::store_unavailable:
     case refusal::too_many_sessions:
     case refusal::server_busy:
@@ -76,13 +84,15 @@ std::error_code classify_err(std::string_view text) {
     return refusal::already_exists;
   if (text.starts_with(invalid_index_prefix))
     return refusal::invalid_batch_index;
+  if (text.starts_with(fibonacci_limit_prefix) && text.ends_with(fibonacci_limit_suffix))
+    return refusal::fibonacci_too_large;
   for (auto r : {refusal::store_unavailable, refusal::too_many_sessions, refusal::server_busy}) {
     if (text == refusal_text(r))
       return r;
   }
   // The server's complaints about our own bytes: the protocol_errc texts, in order.
   for (int e = static_cast<int>(protocol_errc::frame_too_long);
-       e <= static_cast<int>(protocol_errc::session_completed); ++e) {
+       e <= static_cast<int>(last_protocol_errc); ++e) {
     const auto code = make_error_code(static_cast<protocol_errc>(e));
     if (text == code.message())
       return code;

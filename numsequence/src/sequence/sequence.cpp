@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "numsequence/sequence/checksum_cache.hpp"
+#include "numsequence/sequence/fibonacci.hpp"
 #include "numsequence/sequence/philox.hpp"
 #include "numsequence/sequence/python_random.hpp"
 
@@ -72,6 +74,11 @@ struct sequence_generator::test_cursor {
   std::optional<std::uint32_t> held_begin;
 };
 
+struct sequence_generator::fibonacci_state {
+  explicit fibonacci_state(std::uint32_t first) : cursor(first) {}
+  fibonacci_cursor cursor;  // two numbers in decimal limbs: about 2 x 5.6 KB at n = 25,000
+};
+
 sequence_generator::sequence_generator(const sequence_params& params) : params_(params) {
   if (params_.batch == 0)
     throw std::invalid_argument("sequence batch size must be at least 1");
@@ -93,13 +100,37 @@ std::span<const std::uint32_t> sequence_generator::batch(std::uint32_t k) {
   return numbers(begin, std::min(params_.batch, params_.n - begin));
 }
 
+namespace {
+
+void check_within(const sequence_params& p, std::uint32_t begin, std::uint32_t count) {
+  if (begin > p.n || count > p.n - begin) {
+    throw std::out_of_range("numbers " + std::to_string(begin) + " + " + std::to_string(count) +
+                            " are not within n = " + std::to_string(p.n));
+  }
+}
+
+}  // namespace
+
+std::uint32_t sequence_generator::append_fibonacci(std::string& out, std::uint32_t begin,
+                                                   std::uint32_t max_count, std::size_t byte_budget,
+                                                   bool first_in_list) {
+  if (params_.mode != sequence_mode::fibonacci)
+    throw std::logic_error("append_fibonacci on a sequence of another mode");
+  check_within(params_, begin, max_count);
+  if (!fibonacci_)
+    fibonacci_ = std::make_unique<fibonacci_state>(begin);
+  fibonacci_->cursor.seek(begin);  // free when the last call ended here
+  // max_count <= n - begin, so the count appended fits uint32.
+  return static_cast<std::uint32_t>(
+      fibonacci_->cursor.append_joined(out, ":", first_in_list, max_count, byte_budget));
+}
+
 std::span<const std::uint32_t> sequence_generator::numbers(std::uint32_t begin,
                                                            std::uint32_t count) {
-  if (begin > params_.n || count > params_.n - begin) {
-    throw std::out_of_range("numbers " + std::to_string(begin) + " + " + std::to_string(count) +
-                            " are not within n = " + std::to_string(params_.n));
-  }
+  check_within(params_, begin, count);
   const std::uint32_t end = begin + count;
+  if (params_.mode == sequence_mode::fibonacci)
+    throw std::logic_error("Fibonacci numbers do not fit uint32: use append_fibonacci()");
 
   if (params_.mode == sequence_mode::normal) {
     out_.resize(count);
@@ -135,6 +166,8 @@ std::span<const std::uint32_t> sequence_generator::numbers(std::uint32_t begin,
 }
 
 std::vector<std::uint32_t> whole_sequence(const sequence_params& params) {
+  if (params.mode == sequence_mode::fibonacci)
+    throw std::invalid_argument("Fibonacci numbers do not fit uint32");
   std::vector<std::uint32_t> numbers;
   numbers.reserve(params.n);
   if (params.mode == sequence_mode::normal) {
@@ -148,6 +181,10 @@ std::vector<std::uint32_t> whole_sequence(const sequence_params& params) {
 }
 
 md5_digest sequence_checksum(const sequence_params& params) {
+  // The FAC of a large Fibonacci session hashes tens of megabytes on the thread answering
+  // FIN; it depends on n alone, so a process-wide cache pays it once per n.
+  if (params.mode == sequence_mode::fibonacci)
+    return fibonacci_checksum_cache().get(params.n);
   list_checksum sum;
   if (params.mode == sequence_mode::normal) {
     for_each_normal(params.seed, 0, params.n, [&](std::uint32_t v) { sum.add(v); });

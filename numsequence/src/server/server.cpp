@@ -84,7 +84,9 @@ session_policy policy_of(const server_config& c) {
   return session_policy{
       c.test_mode,
       [fixed = c.fixed_seed](const client_id& id) { return make_session_seed(fixed, id); },
-      numbers_per_piece(c.output_buffer)};
+      numbers_per_piece(c.output_buffer), c.max_fibonacci,
+      // Fibonacci numbers vary in size: their pieces are measured in bytes, half the buffer.
+      std::max<std::size_t>(c.output_buffer / 2, 1)};
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "numsequence/store/redis_session_store.hpp"
 
 #include <charconv>
+#include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -14,6 +15,12 @@ namespace {
 // Each lifecycle transition is one script: Redis runs it atomically, so two
 // servers racing on one id see one outcome. Fields: v (format), mode, seed, n,
 // batch, state (live|parked|completed), lease, checksum.
+//
+// mode is normal or test (the random kind) or fibonacci (the kind named by INIT's fifth
+// field). The kind lives in mode rather than in a field of its own so that a server of an
+// older version, which reads only normal and test, takes a Fibonacci record for a damaged
+// one (`session store unavailable`, and the client tries another server) instead of
+// serving random numbers for it; and a record an older server wrote reads as random.
 //
 // KEYS[1] is the session, KEYS[2] the index: a sorted set of session keys scored by
 // the time (ms, Redis's clock) their TTL ends. Every script that sets a TTL sets the
@@ -117,6 +124,26 @@ bool parse_number(std::string_view text, T& out) {
   return ec == std::errc{} && end == text.data() + text.size();
 }
 
+std::string_view mode_name(sequence_mode mode) {
+  switch (mode) {
+    case sequence_mode::normal:
+      return "normal";
+    case sequence_mode::test:
+      return "test";
+    case sequence_mode::fibonacci:
+      return "fibonacci";
+  }
+  return "normal";  // unreachable: -Wswitch names a new mode
+}
+
+std::optional<sequence_mode> mode_of(std::string_view name) {
+  for (auto mode : {sequence_mode::normal, sequence_mode::test, sequence_mode::fibonacci}) {
+    if (name == mode_name(mode))
+      return mode;
+  }
+  return std::nullopt;
+}
+
 // Built outside the coroutines: g++ 12 miscompiles braced lists of temporaries in them.
 std::vector<std::string> script_call(std::string_view script, std::string key, std::string index,
                                      std::string ttl, std::string lease_or_checksum) {
@@ -139,7 +166,7 @@ std::vector<std::string> script_call(std::string_view script, std::string key, s
                                      std::string last) {
   auto cmd =
       script_call(script, std::move(key), std::move(index), std::move(ttl), std::to_string(lease));
-  cmd.emplace_back(r.sequence.mode == sequence_mode::test ? "test" : "normal");
+  cmd.emplace_back(mode_name(r.sequence.mode));
   cmd.push_back(std::to_string(r.sequence.seed));
   cmd.push_back(std::to_string(r.sequence.n));
   cmd.push_back(std::to_string(r.sequence.batch));
@@ -172,13 +199,10 @@ bool decode_record(const client_id& id, const std::vector<redis_reply>& f, sessi
     return false;
   session_record r;
   r.sequence.id = id;
-  if (f[1].text == "test") {
-    r.sequence.mode = sequence_mode::test;
-  } else if (f[1].text == "normal") {
-    r.sequence.mode = sequence_mode::normal;
-  } else {
+  const auto mode = mode_of(f[1].text);
+  if (!mode)
     return false;
-  }
+  r.sequence.mode = *mode;
   const std::string& state = f[5].text;
   if (state != "live" && state != "parked" && state != "completed")
     return false;

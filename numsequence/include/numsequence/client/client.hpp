@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "numsequence/protocol/client_id.hpp"
+#include "numsequence/protocol/message.hpp"
 #include "numsequence/sequence/checksum.hpp"
 
 namespace numsequence {
@@ -62,18 +63,24 @@ struct client_result {
   client_id id;
   std::uint32_t n = 0;
   std::uint32_t batch = 0;
-  std::uint64_t sum = 0;
-  std::optional<md5_digest> checksum;         ///< computed from the numbers received
+  sequence_kind kind = sequence_kind::random;
+  /// The exact sum of the numbers, in decimal, once completed: a Fibonacci sum has
+  /// thousands of digits (F(n+1) - 1).
+  std::string sum;
+  /// Computed from the numbers received. A Fibonacci session keeps none of them: each was
+  /// checked on arrival to equal the client's own, so this is the MD5 of its own numbers.
+  std::optional<md5_digest> checksum;
   std::optional<md5_digest> server_checksum;  ///< from FAC
   unsigned reconnects = 0;                    ///< connections after the first
   std::string error;                          ///< ERR text, or why it gave up
 };
 
-/// @brief Starts a session (INIT) of `n` numbers and runs it to the end.
+/// @brief Starts a session (INIT) of `n` numbers of `kind` and runs it to the end.
 /// Replaces the state file. Never throws for network trouble; see client_result.
 /// @throws tls_error if options.tls_ca cannot be used (before anything is written).
 client_result run_new_session(const client_id& id, std::uint32_t n, std::uint32_t batch,
-                              const client_options& options);
+                              const client_options& options,
+                              sequence_kind kind = sequence_kind::random);
 
 /// @brief Continues the session in the state file (CONT), skipping batches it has;
 /// a completed session is checked again with FIN.

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -11,6 +12,7 @@
 #include "numsequence/client/client.hpp"
 #include "numsequence/client/state_file.hpp"
 #include "numsequence/protocol/message.hpp"
+#include "numsequence/sequence/fibonacci.hpp"
 
 namespace numsequence {
 
@@ -25,6 +27,11 @@ namespace numsequence {
 /// into the client_state, and the checksum at the end. It writes the transcript and reports
 /// progress through the callbacks of client_options. Sockets, deadlines, back-off, server
 /// rotation and the state file are the caller's.
+///
+/// A Fibonacci session (state.kind) names its kind in INIT and takes each NUM as text:
+/// the numbers must be byte for byte the client's own (computed with a fibonacci_cursor),
+/// and only which batches arrived is kept. A NUM that differs is a bad reply, as a NUM of
+/// the wrong size is.
 ///
 /// What carries over between attempts: whether an INIT may have reached the server (then
 /// the next hello is CONT), whether one was ever sent (then "already exist" may answer our
@@ -107,8 +114,9 @@ class client_session {
   /// @brief The caller wrote the state file.
   void saved() noexcept { unsaved_ = false; }
 
-  /// @brief The longest frame a reply of this session can be: a NUM of a whole batch.
-  std::size_t max_frame() const noexcept;
+  /// @brief The longest frame a reply of this session can be: a NUM of a whole batch. For a
+  /// Fibonacci session, every number of a batch counted as wide as the session's last, F(n-1).
+  std::size_t max_frame() const noexcept { return max_frame_; }
   /// @brief The next hello would be INIT.
   bool next_hello_is_init() const noexcept { return !state_.acknowledged && !init_maybe_sent_; }
 
@@ -117,6 +125,9 @@ class client_session {
 
   action on_ack_reply(const server_message& message, std::string& out);
   action on_num_reply(const server_message& message, std::string& out);
+  action on_fibonacci_num(std::string_view numbers, std::string& out);
+  bool is_fibonacci_batch(std::uint32_t k, std::string_view numbers);
+  action batch_stored(std::uint32_t k, std::string& out);
   action on_fac_reply(const server_message& message);
   action on_hello_refused(const err_message& err);
   action refused_by(const err_message& err);
@@ -145,6 +156,10 @@ class client_session {
   std::uint32_t next_ = 0;               // next batch to request or skip
   bool progressed_ = false;
   server_message reply_;  // parsed into, so NUM replies reuse one vector
+  std::size_t max_frame_;
+  // Fibonacci sessions: the client's own numbers, positioned at the batch expected next.
+  std::optional<fibonacci_cursor> expected_;
+  std::string digits_;  // one expected number, reused
 };
 
 }  // namespace numsequence

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "numsequence/protocol/client_id.hpp"
+#include "numsequence/protocol/message.hpp"
 #include "numsequence/sequence/checksum.hpp"
 
 namespace numsequence {
@@ -18,15 +19,20 @@ struct client_state {
   client_id id;
   std::uint32_t n = 0;
   std::uint32_t batch = 1;
+  sequence_kind kind = sequence_kind::random;
   /// The server acknowledged INIT: from now on the client resumes with CONT.
   bool acknowledged = false;
   /// Set once the server's FAC arrived.
   std::optional<md5_digest> server_checksum;
-  std::vector<std::uint32_t> numbers;  ///< n slots; meaningful where `have` says so
-  std::vector<bool> have;              ///< one flag per batch
+  /// Random sessions: n slots, meaningful where `have` says so. Fibonacci sessions: empty;
+  /// the client checks each number on arrival against its own and keeps none (the largest
+  /// session is 65 MB of text).
+  std::vector<std::uint32_t> numbers;
+  std::vector<bool> have;  ///< one flag per batch
 
   /// @brief A fresh state for a session of `n` numbers in batches of `batch`.
-  static client_state fresh(const client_id& id, std::uint32_t n, std::uint32_t batch);
+  static client_state fresh(const client_id& id, std::uint32_t n, std::uint32_t batch,
+                            sequence_kind kind = sequence_kind::random);
 
   std::uint32_t batch_count() const noexcept;
   std::uint32_t batches_received() const noexcept;
@@ -42,20 +48,23 @@ class state_file_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// @brief Text format, version 1 (see protocol.md, "Client state file"):
+/// @brief Text format, version 2 (see protocol.md, "Client state file"):
 ///
-///     numsequence-client-state 1
+///     numsequence-client-state 2
 ///     id <uuid>
 ///     n <n>
 ///     batch-size <batch>
+///     sequence <random|fibonacci>
 ///     acknowledged <0|1>
 ///     server-checksum <md5 hex|none>
-///     data <k> <a>:<b>:...        (one line per batch received, any order)
+///     data <k> <a>:<b>:...        (random: one line per batch received, any order)
+///     have <k>[-<last>]           (fibonacci: batches k .. last received, any order)
 ///     digest <md5 hex of every byte before this line>
 ///
 /// The digest catches truncation and edits; every field is range-checked.
 std::string format_state(const client_state& state);
-/// @brief Parses format_state() output; throws state_file_error naming the problem.
+/// @brief Parses format_state() output, and version 1 (no `sequence` line: a random
+/// session); throws state_file_error naming the problem.
 client_state parse_state(std::string_view text);
 
 /// @brief Writes to a temporary file beside `path`, fsyncs it, renames it over `path`:

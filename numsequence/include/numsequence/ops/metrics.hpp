@@ -76,9 +76,8 @@ inline void bump(metric_counter& c, std::uint64_t by = 1) noexcept {
 inline constexpr std::size_t transport_count = 3;
 inline constexpr std::size_t message_type_count = std::variant_size_v<client_message>;
 // protocol_errc and refusal start at 1 and end with these enumerators.
-inline constexpr std::size_t protocol_errc_count =
-    static_cast<std::size_t>(protocol_errc::session_completed);
-inline constexpr std::size_t refusal_count = static_cast<std::size_t>(refusal::server_busy);
+inline constexpr std::size_t protocol_errc_count = static_cast<std::size_t>(last_protocol_errc);
+inline constexpr std::size_t refusal_count = static_cast<std::size_t>(last_refusal);
 inline constexpr std::size_t error_reason_count = protocol_errc_count + refusal_count + 3;
 inline constexpr std::size_t http_route_count = static_cast<std::size_t>(http_route::other) + 1;
 inline constexpr std::size_t store_operation_count = 5;

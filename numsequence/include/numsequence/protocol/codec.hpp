@@ -22,6 +22,7 @@ std::error_code parse_client_message(std::string_view frame, client_message& out
 std::error_code parse_server_message(std::string_view frame, server_message& out);
 
 // Client to server.
+/// @brief `INIT,<id>,<n>,<batch>;`, with `,<kind>` before the `;` unless the kind is random.
 void append_init(std::string& out, const init_message& m);
 void append_cont(std::string& out, const cont_message& m);
 void append_recv(std::string& out, std::uint64_t index);

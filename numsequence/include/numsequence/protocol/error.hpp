@@ -23,7 +23,11 @@ enum class protocol_errc {
   session_not_started,      ///< RECV or FIN before INIT/CONT
   session_already_started,  ///< a second INIT/CONT on one connection
   session_completed,        ///< RECV on a session that FIN already completed
+  unknown_sequence_kind,    ///< INIT's fifth field is not `random` or `fibonacci`
 };
+
+/// @brief The last protocol_errc, for code that walks every value.
+inline constexpr protocol_errc last_protocol_errc = protocol_errc::unknown_sequence_kind;
 
 const std::error_category& protocol_category() noexcept;
 

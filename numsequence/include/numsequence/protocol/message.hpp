@@ -2,7 +2,9 @@
 /// @brief The protocol's messages as typed values (spec §2).
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -16,11 +18,35 @@ inline constexpr std::uint32_t max_count = 65535;
 /// Largest batch size a session may ask for.
 inline constexpr std::uint32_t max_batch = 65535;
 
+/// @brief Which sequence a session serves: INIT's optional fifth field.
+enum class sequence_kind : std::uint8_t {
+  random,     ///< the server's numbers (normal or test mode); also an INIT without the field
+  fibonacci,  ///< F(0) … F(n-1), exact decimal numbers of any size
+};
+
+/// @brief The kind's name on the wire: "random" or "fibonacci".
+constexpr std::string_view kind_name(sequence_kind k) noexcept {
+  return k == sequence_kind::fibonacci ? "fibonacci" : "random";
+}
+
+/// @brief The kind a name stands for: exactly "random" or "fibonacci" (lower case, as on the
+/// wire); nullopt for anything else, the empty text included.
+constexpr std::optional<sequence_kind> parse_kind_name(std::string_view name) noexcept {
+  if (name == "random")
+    return sequence_kind::random;
+  if (name == "fibonacci")
+    return sequence_kind::fibonacci;
+  return std::nullopt;
+}
+
 // Client to server.
 struct init_message {
   client_id id;
   std::uint32_t n;      ///< 0 … max_count
   std::uint32_t batch;  ///< 1 … max_batch
+  /// The optional fifth field. Encoded only when not random, so that a random INIT is the
+  /// reference's, byte for byte.
+  sequence_kind kind = sequence_kind::random;
   friend bool operator==(const init_message&, const init_message&) = default;
 };
 struct cont_message {

@@ -21,7 +21,13 @@ enum class refusal {
   store_unavailable,    ///< `session store unavailable`: not now, try again; closes
   too_many_sessions,    ///< the server's session limit is reached; closes
   server_busy,          ///< `server busy`: the connection limit is reached; closes
+  /// `n too large for fibonacci (at most <limit> on this server)`: INIT of a Fibonacci
+  /// session above `--max-fibonacci`; closes
+  fibonacci_too_large,
 };
+
+/// @brief The last refusal, for code that walks every value.
+inline constexpr refusal last_refusal = refusal::fibonacci_too_large;
 
 /// @brief The category of refusal codes. Its message() is the wire text; where the wire text
 /// names the session or the batch index, message() leaves that out (refusal_text() puts it in).
@@ -32,7 +38,8 @@ inline std::error_code make_error_code(refusal r) noexcept {
 }
 
 /// @brief The text sent in `ERR,<text>;`. `subject` is the client id (already_exists,
-/// does_not_exist) or the batch index as sent (invalid_batch_index); ignored otherwise.
+/// does_not_exist), the batch index as sent (invalid_batch_index) or the server's limit in
+/// decimal (fibonacci_too_large); ignored otherwise.
 std::string refusal_text(refusal r, std::string_view subject = {});
 
 /// @brief Appends `ERR,<refusal_text(r, subject)>;`.

@@ -8,20 +8,27 @@
 #include <system_error>
 
 #include "numsequence/protocol/message.hpp"
+#include "numsequence/sequence/fibonacci.hpp"
 #include "numsequence/sequence/sequence.hpp"
 #include "numsequence/session/session_record.hpp"
 
 namespace numsequence {
 
-/// @brief How sessions are seeded; the server's mode.
+/// @brief How sessions are seeded and limited; the server's mode.
 struct session_policy {
   bool test_mode = false;
   /// Seeds normal-mode sessions. Called once per INIT.
   std::function<std::uint64_t(const client_id&)> make_seed;
   /// A NUM reply with more numbers than this is produced in pieces of this many numbers
   /// (continue_reply()), so that a 65535-number batch never sits whole in memory. At
-  /// least 1.
+  /// least 1. Random sessions only: Fibonacci numbers vary in size, see below.
   std::uint32_t numbers_per_piece = 4096;
+  /// The largest n of a Fibonacci session (`--max-fibonacci`); a larger INIT is refused.
+  std::uint64_t max_fibonacci = default_max_fibonacci;
+  /// A Fibonacci NUM is produced in pieces of about this many bytes (a piece ends after the
+  /// number that reaches it; a number is never split): one batch of 1,000 numbers near
+  /// F(25,000) is 5 MB. At least 1.
+  std::size_t fibonacci_bytes_per_piece = 32 * 1024;
 };
 
 /// @brief The protocol state machine of one connection (spec §2, §4).
@@ -50,10 +57,13 @@ class connection_rules {
   action on_message(const client_message& message, std::string& out);
 
   /// @brief True while a NUM reply has numbers left that continue_reply() has to append
-  /// (only for batches larger than the policy's numbers_per_piece). The caller may write
-  /// `out` between pieces, but the reply is in progress until this is false.
+  /// (only for batches larger than the policy's numbers_per_piece, or Fibonacci batches of
+  /// more than its fibonacci_bytes_per_piece). The caller may write `out` between pieces,
+  /// but the reply is in progress until this is false.
   bool reply_unfinished() const noexcept { return reply_next_ < reply_end_; }
-  /// @brief Appends the next piece of the unfinished NUM reply (the last one ends with `;`).
+  /// @brief Appends the next piece of the unfinished NUM reply (the last one ends with `;`):
+  /// numbers_per_piece numbers, or for a Fibonacci session numbers until `out` has grown by
+  /// fibonacci_bytes_per_piece.
   void continue_reply(std::string& out);
   /// @brief The peer sent bytes that are not a message; always closes. Answers with one
   /// ERR, or with nothing when the connection is already closed.
@@ -88,6 +98,13 @@ class connection_rules {
  private:
   enum class phase { expecting_hello, creating, attaching, attached, completing, closed };
 
+  action on_hello(const client_message& message, std::string& out);
+  action on_init(const init_message& m, std::string& out);
+  action on_session_message(const client_message& message, std::string& out);
+  action on_recv(const recv_message& m, std::string& out);
+  action on_fin(std::string& out);
+  void start_fibonacci_reply(std::uint32_t begin, std::uint32_t count, std::string& out);
+  void append_fibonacci_piece(std::string& out, bool first);
   action refuse(std::error_code error, std::string& out);
   action refuse(std::string_view text, std::string& out);
 
