@@ -127,6 +127,32 @@ TEST_CASE("counters move with a real session: messages by type, connections back
                    [&] { return s.sample("numsequence_connections{transport=\"http\"}") == 1; }));
 }
 
+TEST_CASE("HTTP requests are counted by route: each Fibonacci endpoint, the page, errors") {
+  ops_server s;
+  struct row {
+    const char* target;
+    const char* series;
+  };
+  for (const auto& r :
+       {row{"/v1/fibonacci?n=5",
+            "numsequence_http_requests_total{route=\"fibonacci\",code=\"200\"}"},
+        row{"/v1/fibonacci?from=3&to=6",
+            "numsequence_http_requests_total{route=\"fibonacci\",code=\"200\"}"},
+        row{"/v1/fibonacci/7",
+            "numsequence_http_requests_total{route=\"fibonacci_value\",code=\"200\"}"},
+        row{"/fib?limit=3", "numsequence_http_requests_total{route=\"fib_limit\",code=\"200\"}"},
+        row{"/fib/3", "numsequence_http_requests_total{route=\"fib_compat\",code=\"200\"}"},
+        row{"/", "numsequence_http_requests_total{route=\"page\",code=\"200\"}"},
+        row{"/readyz", "numsequence_http_requests_total{route=\"readyz\",code=\"200\"}"},
+        row{"/v1/stream", "numsequence_http_requests_total{route=\"other\",code=\"426\"}"},
+        row{"/fib?limit=x", "numsequence_http_requests_total{route=\"other\",code=\"400\"}"}}) {
+    CAPTURE(r.target);
+    const double before = sample_value(s.scrape(), r.series).value_or(0);
+    s.get(r.target);
+    CHECK(s.sample(r.series) == before + 1);
+  }
+}
+
 TEST_CASE("ERR replies are counted by their code, the connection limit's refusals as server_busy") {
   // Three places: one for the scrapes (one kept-alive connection), two for TCP.
   ops_server s({"--session-timeout", "0", "--max-connections", "3"});
