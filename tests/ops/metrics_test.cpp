@@ -93,6 +93,16 @@ TEST_CASE("the live server's /metrics after a session and errors passes promtool
   CHECK(check.exit_code() == 0);
 }
 
+TEST_CASE("the example Prometheus configuration passes promtool check config") {
+  const auto promtool = find_program("promtool");
+  if (!have_program("promtool"))
+    return;
+  const std::string file = NUMSEQUENCE_SOURCE_DIR "/examples/prometheus/prometheus.yml";
+  const auto check = run_process(command({*promtool, "check", "config", file}), seconds(60));
+  INFO("promtool: " << check.out << check.err);
+  CHECK(check.exit_code() == 0);
+}
+
 TEST_CASE("counters move with a real session: messages by type, connections back to 0, requests") {
   ops_server s({"--session-timeout", "0"});
   CHECK(s.sample(recv_count) == 0);
