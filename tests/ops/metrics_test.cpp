@@ -137,6 +137,19 @@ TEST_CASE("counters move with a real session: messages by type, connections back
                    [&] { return s.sample("numsequence_connections{transport=\"http\"}") == 1; }));
 }
 
+TEST_CASE("with --io-model shared each thread counts on its own shard and nothing is lost") {
+  ops_server s({"--session-timeout", "0", "--io-model", "shared", "--threads", "2"});
+  for (unsigned k = 0; k < 4; ++k)
+    run_session(s, numbered_id(10 + k, 0x0b5), 1000);  // 200 batches each
+  const std::string text = s.scrape();
+  INFO("metrics:\n" << text);
+  CHECK(sample_value(text, recv_count) == 800);
+  CHECK(sample_value(text, "numsequence_messages_total{type=\"INIT\"}") == 4);
+  CHECK(sample_value(text, "numsequence_messages_total{type=\"FIN\"}") == 4);
+  CHECK(sample_value(text, "numsequence_sessions{state=\"completed\"}") == 4);
+  CHECK(eventually(seconds(5), [&] { return s.sample(tcp_open) == 0; }));
+}
+
 TEST_CASE("HTTP requests are counted by route: each Fibonacci endpoint, the page, errors") {
   ops_server s;
   struct row {

@@ -121,6 +121,18 @@ class stream_driver : public connection_base {
         log_field(log_key::transport, transport));
   }
 
+  static constexpr bool machine_counts = requires(Machine & m) { m.count_into(nullptr); };
+
+  /// With one io_context run by several threads, the connection may run on another thread
+  /// than before (after any wait): its machine must count on that thread's shard (a shard has
+  /// one writer). Called before the machine is used after a wait.
+  void follow_thread() {
+    if constexpr (machine_counts) {
+      if (server_->own_shard == nullptr)
+        machine_.count_into(&server_->shard());
+    }
+  }
+
   Derived& derived() noexcept { return static_cast<Derived&>(*this); }
   std::shared_ptr<Derived> self() { return std::static_pointer_cast<Derived>(shared_from_this()); }
 
@@ -133,16 +145,6 @@ class stream_driver : public connection_base {
  private:
   enum class read_outcome : std::uint8_t { bytes, nothing_yet, ended };
 
-  static constexpr bool machine_counts = requires(Machine & m) { m.count_into(nullptr); };
-
-  /// With one io_context run by several threads, the connection may run on another thread
-  /// than before: its machine must count on that thread's shard (a shard has one writer).
-  void follow_thread() {
-    if constexpr (machine_counts) {
-      if (server_->own_shard == nullptr)
-        machine_.count_into(&server_->shard());
-    }
-  }
 
   io_step run_ready_steps() {
     follow_thread();

@@ -75,6 +75,7 @@ asio::awaitable<void> tcp_connection::create_session() {
   const auto started = clock::now();
   const auto status = co_await server_->store.async_create(rules.pending_record(), rules.lease());
   count_store_call(store_operation::create, started, status == store_status::unavailable);
+  follow_thread();
   machine_.on_created(status);
   if (!rules.owns_session()) {
     release_ownership();
@@ -94,6 +95,7 @@ asio::awaitable<void> tcp_connection::attach_session() {
   const auto started = clock::now();
   const auto result = co_await server_->store.async_attach(rules.pending_id(), rules.lease());
   count_store_call(store_operation::attach, started, result.status == store_status::unavailable);
+  follow_thread();
   machine_.on_attached(result);
   if (!rules.owns_session())
     release_ownership();
@@ -116,6 +118,7 @@ asio::awaitable<void> tcp_connection::complete_session() {
   const auto started = clock::now();
   const auto status = co_await server_->store.async_complete(id, lease, rules.pending_checksum());
   count_store_call(store_operation::complete, started, status == store_status::unavailable);
+  follow_thread();
   if (status != store_status::ok) {
     log_connection(log_level::warning, "session completed but the store could not record it",
                    log_field(log_key::client, redacted_client(id)),
