@@ -28,7 +28,7 @@ Examples:
 The first line on stdout is "listening on HOST:PORT" once connections are accepted; with
 --http, the second is "http listening on HOST:PORT".
 Durations are seconds, fractions allowed; 0 turns the session and idle timers off.
-SIGINT or SIGTERM stops the server (exit 0).
+SIGINT or SIGTERM stops the server (exit 0), after --drain-time.
 )";
 
 // The option groups, in the order --help shows them (cxxopts would sort them by name).
@@ -116,6 +116,8 @@ void add_process_options(cxxopts::Options& options) {
      cxxopts::value<std::string>()->default_value("info"))
     ("log-format", "text, logfmt or json (one object per line)",
      cxxopts::value<std::string>()->default_value("text"))
+    ("drain-time", "on SIGINT/SIGTERM, serve this long with /readyz answering 503, then stop "
+     "(a second signal stops at once)", cxxopts::value<std::string>()->default_value("0"))
     ("h,help", "show this help")
     ("version", "show the version");
 }
@@ -214,6 +216,7 @@ void read_process_options(const cxxopts::ParseResult& args, parsed_command& cmd)
   if (!level)
     throw cli::usage_error("invalid --log-level (expected debug, info, warning, error or off)");
   cmd.level = *level;
+  r.drain_time = cli::parse_seconds("drain-time", args["drain-time"].as<std::string>());
   const auto format = parse_log_format(args["log-format"].as<std::string>());
   if (!format)
     throw cli::usage_error("invalid --log-format (expected text, logfmt or json)");

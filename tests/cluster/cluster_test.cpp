@@ -50,7 +50,8 @@ std::string expected_num(const sequence_params& p, std::uint32_t k) {
 /// True if the server has logged serving the session (creating or continuing it).
 bool served_session(running_server& s) {
   const auto log = s.process().stderr_text();
-  return log.find(" created (") != std::string::npos || log.find(" continued") != std::string::npos;
+  return log.find("session created") != std::string::npos ||
+         log.find("session continued") != std::string::npos;
 }
 
 }  // namespace
@@ -99,7 +100,7 @@ TEST_CASE("cluster: a server killed mid-transfer, the client completes through a
   auto client = start_client({"NEW", "20000", servers[0]->port_text(), "--client_id", id,
                               "--server", "127.0.0.1:" + servers[1]->port_text(), "--json"},
                              dir.path());
-  REQUIRE(servers[0]->process().wait_for_stderr_containing(" created (", seconds(10)));
+  REQUIRE(servers[0]->process().wait_for_stderr_containing("session created", seconds(10)));
   const auto killed = servers[0]->stop(SIGKILL);
   REQUIRE(killed.has_value());
   CHECK_FALSE(killed->exited);
@@ -112,7 +113,7 @@ TEST_CASE("cluster: a server killed mid-transfer, the client completes through a
   const auto out = client->stdout_text();
   CHECK(json_field(out, "valid") == "true");
   CHECK(json_field(out, "sum") == std::to_string(expected_sum(params)));
-  CHECK(servers[1]->process().stderr_text().find(" continued") != std::string::npos);
+  CHECK(servers[1]->process().stderr_text().find("session continued") != std::string::npos);
 }
 
 TEST_CASE(
@@ -206,8 +207,8 @@ TEST_CASE(
     CHECK(json_field(out, "sum") == std::to_string(expected_sum(params)));
     CHECK(json_field(out, "checksum") == expected_checksum(params));
     CHECK(std::stoi(json_field(out, "reconnects")) >= 1);
-    CHECK_MESSAGE(b.process().stderr_text().find("session " + ids[k].substr(0, 8) +
-                                                 "… continued") != std::string::npos,
+    CHECK_MESSAGE(b.process().stderr_text().find("session continued client=" +
+                                                 ids[k].substr(0, 8)) != std::string::npos,
                   "server B never continued session " << ids[k]);
   }
 }
@@ -321,7 +322,7 @@ TEST_CASE(
   redis.start();
   // Each serving thread (two here) has its own Redis connection; the next INIT may land on
   // either, so both must be back.
-  const std::string again = "connected to Redis at " + redis.url() + "/0 again";
+  const std::string again = "connected to Redis again redis=" + redis.url() + "/0";
   const auto reconnected = [&] {
     const auto err = server.process().stderr_text();
     const auto first = err.find(again);

@@ -63,7 +63,7 @@ TEST_SUITE("lifecycle") {
       REQUIRE(conn.send("INIT," + id + ",10,5;RECV,0;", reply_timeout));
       CHECK(conn.read_replies(2, reply_timeout).size() == 2);
     }
-    CHECK(server.process().wait_for_stderr_containing("Purging client info for: 123e4567",
+    CHECK(server.process().wait_for_stderr_containing("Purging client info for client=123e4567",
                                                       seconds(10)));
     auto conn = server.connect();
     REQUIRE(conn.send("CONT," + id + ";", reply_timeout));
@@ -98,8 +98,9 @@ TEST_SUITE("lifecycle") {
     auto refused = server.connect();
     REQUIRE(refused.send("INIT," + third + ",10,5;RECV,0;", reply_timeout));
     CHECK(refused.read_until_closed(reply_timeout) == refusal);
-    CHECK(server.process().wait_for_stderr_containing("session limit reached (2 sessions)",
-                                                      reply_timeout));
+    CHECK(server.process().wait_for_stderr_containing(
+        "session limit reached: new sessions are refused until records expire max_sessions=2",
+        reply_timeout));
     // The refused INIT created nothing.
     auto probe = server.connect();
     REQUIRE(probe.send("CONT," + third + ";", reply_timeout));
@@ -133,7 +134,7 @@ TEST_SUITE("lifecycle") {
             "ACK;FAC," + expected_checksum(test_params(first, 5)) + ";");
     }
     REQUIRE(server.process().wait_for_stderr_containing(
-        "Purging client info for: " + first.substr(0, 8), seconds(10)));
+        "Purging client info for client=" + first.substr(0, 8), seconds(10)));
     auto conn = server.connect();
     REQUIRE(conn.send("INIT," + second + ",5,5;FIN;", reply_timeout));
     CHECK(conn.read_until_closed(reply_timeout) ==

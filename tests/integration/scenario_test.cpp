@@ -130,8 +130,8 @@ TEST_SUITE("scenarios") {
     check_run(
         run_client({"NEW", "10", server.port_text(), "--client_id", id, "--verbose"}, dir.path()),
         0, scenario_4_new_lines);
-    CHECK_MESSAGE(server.process().wait_for_stderr_containing("Purging client info for: 123e4567",
-                                                              seconds(10)),
+    CHECK_MESSAGE(server.process().wait_for_stderr_containing(
+                      "Purging client info for client=123e4567", seconds(10)),
                   "server stderr:\n"
                       << server.process().stderr_text());
     check_run(run_client({"CONTINUE", server.port_text(), "--verbose"}, dir.path()), 3,

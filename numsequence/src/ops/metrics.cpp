@@ -32,15 +32,7 @@ using label_list = std::vector<ClientMetric::Label>;
 
 // Label values. Switches without `default:`, so that -Wswitch names a new enumerator here.
 std::string transport_name(metric_transport t) {
-  switch (t) {
-    case metric_transport::tcp:
-      return "tcp";
-    case metric_transport::http:
-      return "http";
-    case metric_transport::websocket:
-      return "websocket";
-  }
-  return "unknown";
+  return std::string(name_of(t));
 }
 
 static_assert(std::is_same_v<std::variant_alternative_t<0, client_message>, init_message> &&
@@ -110,6 +102,8 @@ std::string transport_error_name(transport_error e) {
       return "http_5xx";
     case transport_error::websocket_close:
       return "websocket_close";
+    case transport_error::accept_failed:
+      return "accept_failed";
   }
   return "unknown";
 }
@@ -341,7 +335,7 @@ void metrics::impl::add_shard_families(const totals& t, std::vector<MetricFamily
     add_value(messages, {{"type", message_type_names[i]}}, static_cast<double>(t.messages[i]));
   auto& errors = out.emplace_back(make_family(
       "numsequence_errors_total",
-      "Errors answered or seen, by reason (protocol errors, refusals, HTTP and WebSocket).",
+      "Errors answered or seen, by reason (protocol errors, refusals, HTTP, WebSocket, accept).",
       MetricType::Counter));
   for (std::size_t i = 0; i < detail::error_reason_count; ++i)
     add_value(errors, {{"reason", error_reason_name(i)}}, static_cast<double>(t.errors[i]));

@@ -28,6 +28,14 @@ std::uint64_t body_bound(const fibonacci_query& q) {
   return q.count * (digits + 1) + 128;
 }
 
+// What answered() is told for a head that could not be parsed: no route was chosen.
+route_result unparsed_route(unsigned status) {
+  route_result r;
+  r.kind = route_kind::error;
+  r.status = status;
+  return r;
+}
+
 void write_hex(char* at, std::size_t width, std::size_t value) {
   for (std::size_t i = width; i-- > 0; value >>= 4)
     at[i] = "0123456789abcdef"[value & 0xf];
@@ -92,7 +100,7 @@ std::optional<io_step> http_connection::take_request(clock::time_point now) {
       // The stream has no trustworthy message boundary left: answer, then close.
       lifetime_.reply_started();
       append_parse_error_response(output_, r, services_.date());
-      services_.answered(route_kind::error, r.status);
+      services_.answered(unparsed_route(r.status), r.status);
       phase_ = phase::closing;
       return std::nullopt;
     case parse_result::kind::request:
@@ -139,7 +147,7 @@ void http_connection::answer(const http_request& request) {
       response_finished();
       break;
   }
-  services_.answered(route.kind, status);
+  services_.answered(route, status);
 }
 
 unsigned http_connection::answer_fibonacci(const route_result& route, const http_request& request) {

@@ -4,9 +4,10 @@
 
 namespace numsequence::detail {
 
-http_driver::http_driver(std::shared_ptr<server::impl> srv, asio::ip::tcp::socket socket)
-    : stream_driver(srv, connection_stream(std::move(socket)), srv->http_config, srv->http_services,
-                    clock::now()) {
+http_driver::http_driver(std::shared_ptr<server::impl> srv, asio::ip::tcp::socket socket,
+                         const asio::ip::tcp::endpoint& remote)
+    : stream_driver(srv, connection_stream(std::move(socket)), remote, srv->http_config,
+                    srv->http_services, clock::now()) {
   std::error_code ignored;
   stream_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
 }
@@ -16,7 +17,8 @@ asio::awaitable<bool> http_driver::other_step(io_step step) {
     co_return false;
   // The 101 is written: the socket, its place in the server and the bytes after the request
   // go to the WebSocket; this connection ends without closing the socket it no longer has.
-  auto ws = std::make_shared<websocket_driver>(server_, std::move(stream_), machine_.leftover());
+  auto ws =
+      std::make_shared<websocket_driver>(server_, std::move(stream_), remote_, machine_.leftover());
   hand_over();
   server_->connection_started(ws.get());
   websocket_driver::start(std::move(ws));

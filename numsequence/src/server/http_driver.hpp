@@ -13,7 +13,10 @@ namespace numsequence::detail {
 /// TLS). An accepted WebSocket upgrade hands the socket over to a websocket_driver.
 class http_driver final : public stream_driver<http_driver, http_connection> {
  public:
-  http_driver(std::shared_ptr<server::impl> srv, asio::ip::tcp::socket socket);
+  static constexpr metric_transport transport = metric_transport::http;
+
+  http_driver(std::shared_ptr<server::impl> srv, asio::ip::tcp::socket socket,
+              const asio::ip::tcp::endpoint& remote);
 
  private:
   friend class stream_driver<http_driver, http_connection>;

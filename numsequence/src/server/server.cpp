@@ -18,6 +18,7 @@
 #include "http_driver.hpp"
 #include "numsequence/http/page.hpp"
 #include "numsequence/ops/log.hpp"
+#include "numsequence/ops/log_fields.hpp"
 #include "numsequence/protocol/refusal.hpp"
 #include "numsequence/server/session_seeds.hpp"
 #include "server_impl.hpp"
@@ -38,6 +39,35 @@ std::string busy_reply(bool http) {
   std::string reply;
   append_refusal(reply, refusal::server_busy);
   return reply;
+}
+
+// The `route` label of an answered request. The Fibonacci routes differ by the answer's shape
+// and format (router.cpp sets them per endpoint); a request answered with an error before a
+// route could be chosen (a bad parameter, an unknown path, a malformed head) is `other`.
+http_route route_label(const route_result& route) {
+  switch (route.kind) {
+    case route_kind::fibonacci:
+      if (route.fibonacci.shape == fibonacci_shape::single)
+        return http_route::fibonacci_value;
+      if (route.fibonacci.format == fibonacci_format::text_lines)
+        return http_route::fib_limit;
+      if (route.fibonacci.format == fibonacci_format::compat_result)
+        return http_route::fib_compat;
+      return http_route::fibonacci;
+    case route_kind::page:
+      return http_route::page;
+    case route_kind::websocket:
+      return http_route::stream;
+    case route_kind::metrics:
+      return http_route::metrics;
+    case route_kind::healthz:
+      return http_route::healthz;
+    case route_kind::readyz:
+      return http_route::readyz;
+    case route_kind::error:
+      break;
+  }
+  return http_route::other;
 }
 
 // Connections being turned away at once; past this, more are closed without a word, so
@@ -105,6 +135,10 @@ server::impl::impl(asio::io_context& io_context, server_config cfg, session_stor
       acceptor(io_context),
       http_acceptor(io_context),
       registry(r ? std::move(r) : make_connection_registry()),
+      counters(config.counters ? config.counters : std::make_shared<metrics>(1)),
+      own_shard(config.shared_io_context
+                    ? nullptr
+                    : &counters->shard(config.counters ? config.counters_shard : 0)),
       lease_prefix(random_uint64() << 32) {}
 
 asio::any_io_executor server::impl::executor_for_connection() {
@@ -117,24 +151,31 @@ asio::any_io_executor server::impl::executor_for_connection() {
 
 asio::awaitable<void> server::impl::accept_loop(tcp::acceptor& listener, bool http) {
   auto self = shared_from_this();
+  const std::string_view transport = name_of(http ? metric_transport::http : metric_transport::tcp);
+  tcp::endpoint remote;  // filled in by accept itself: no extra system call per connection
   while (!stopping) {
     const asio::any_io_executor executor = executor_for_connection();
-    auto [ec, socket] = co_await listener.async_accept(executor, use_nothrow);
+    auto [ec, socket] = co_await listener.async_accept(executor, remote, use_nothrow);
     if (stopping)
       co_return;
     if (ec) {
-      // Running out of file descriptors must not end the server: wait, try again.
-      log(log_level::warning, "accept failed: ", ec.message(), "; retrying in 100 ms");
+      // Running out of file descriptors must not end the server: wait, try again. The count,
+      // unlike the (rate-limited) log line, shows how often that happens.
+      shard().error(transport_error::accept_failed);
+      log(log_level::warning, "accept failed, retrying in 100 ms",
+          log_field(log_key::error, ec.message()), log_field(log_key::transport, transport));
       asio::steady_timer backoff(strand, std::chrono::milliseconds(100));
       co_await backoff.async_wait(use_nothrow);
       continue;
     }
     if (registry->try_admit(config.max_connections)) {
-      serve_connection(std::move(socket), http);
+      serve_connection(std::move(socket), http, remote);
       continue;
     }
-    log(log_level::debug, "connection refused: --max-connections (", config.max_connections,
-        ") reached");
+    shard().error(refusal::server_busy);
+    log(log_level::debug, "connection refused: --max-connections reached",
+        log_field("max_connections", config.max_connections), log_field(log_key::remote, remote),
+        log_field(log_key::transport, transport));
     if ((http || config.tls == nullptr) && refusals_in_progress < max_refusals_in_progress) {
       // On the socket's executor (a strand in the shared model): the drain and its time
       // limit must not run at once.
@@ -149,13 +190,14 @@ asio::awaitable<void> server::impl::accept_loop(tcp::acceptor& listener, bool ht
   }
 }
 
-void server::impl::serve_connection(tcp::socket socket, bool http) {
+void server::impl::serve_connection(tcp::socket socket, bool http, const tcp::endpoint& remote) {
   if (http) {
-    auto c = std::make_shared<detail::http_driver>(shared_from_this(), std::move(socket));
+    auto c = std::make_shared<detail::http_driver>(shared_from_this(), std::move(socket), remote);
     connection_started(c.get());
     detail::http_driver::start(std::move(c));
   } else {
-    auto c = std::make_shared<detail::tcp_connection>(shared_from_this(), std::move(socket));
+    auto c =
+        std::make_shared<detail::tcp_connection>(shared_from_this(), std::move(socket), remote);
     connection_started(c.get());
     detail::tcp_connection::start(std::move(c));
   }
@@ -217,7 +259,14 @@ std::optional<std::string> server_http_services::not_ready() {
   return server_.config.not_ready ? server_.config.not_ready() : std::nullopt;
 }
 
-void server_http_services::answered(route_kind, unsigned) {}
+void server_http_services::answered(const route_result& route, unsigned status) {
+  metrics_shard& shard = server_.shard();
+  shard.http_request(route_label(route), status);
+  if (status >= 500)
+    shard.error(transport_error::http_5xx);
+  else if (status >= 400)
+    shard.error(transport_error::http_4xx);
+}
 
 void server::impl::connection_started(detail::connection_base* c) {
   std::lock_guard lock(mutex);
@@ -253,8 +302,10 @@ void server::impl::close_all(bool abort) {
     for (detail::connection_base* c : connections)
       open.push_back(c->shared_from_this());
   }
-  if (abort && !open.empty())
-    log(log_level::warning, "closing ", open.size(), " connection(s) still writing at shutdown");
+  if (abort && !open.empty()) {
+    log(log_level::warning, "closing connections still writing at shutdown",
+        log_field("connections", open.size()));
+  }
   for (auto& c : open) {
     auto executor = c->executor();
     asio::dispatch(executor, [c = std::move(c), abort] {

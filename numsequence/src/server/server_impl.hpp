@@ -15,6 +15,7 @@
 #include "connection_base.hpp"
 #include "connection_registry.hpp"
 #include "numsequence/http/response_cache.hpp"
+#include "numsequence/ops/metrics.hpp"
 #include "numsequence/server/http_connection.hpp"
 #include "numsequence/server/server.hpp"
 #include "numsequence/server/session_connection.hpp"
@@ -32,7 +33,7 @@ class server_http_services final : public http_services {
   std::string page(const route_result& route) override;
   std::string metrics() override;
   std::optional<std::string> not_ready() override;
-  void answered(route_kind kind, unsigned status) override;
+  void answered(const route_result& route, unsigned status) override;
 
  private:
   server::impl& server_;
@@ -65,15 +66,22 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   std::unordered_set<detail::connection_base*> connections;
   std::atomic<std::size_t> refusals_in_progress{0};  // refuse_busy() may run on any thread
   std::shared_ptr<connection_registry> registry;
+  // The counts (never null: the config's, or the server's own) and this server's shard of
+  // them; null with a shared io_context, where each thread counts on its own.
+  const std::shared_ptr<metrics> counters;
+  metrics_shard* const own_shard;
   // Leases are unique per server instance and per attachment.
   const std::uint64_t lease_prefix;
   std::uint32_t next_lease = 0;  // on the strand (the accept loop)
 
   lease_id new_lease() { return lease_prefix | ++next_lease; }
+  /// Where an event counts: the calling thread's shard. Written by that thread alone.
+  metrics_shard& shard() { return own_shard ? *own_shard : counters->shard_for_this_thread(); }
 
   /// Accepts on `listener` until stopped; `http` says which protocol its connections speak.
   asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& listener, bool http);
-  void serve_connection(asio::ip::tcp::socket socket, bool http);
+  void serve_connection(asio::ip::tcp::socket socket, bool http,
+                        const asio::ip::tcp::endpoint& remote);
   asio::any_io_executor executor_for_connection();
   static asio::awaitable<void> refuse_busy(std::shared_ptr<impl> self, asio::ip::tcp::socket socket,
                                            std::string reply);

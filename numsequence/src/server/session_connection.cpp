@@ -2,7 +2,9 @@
 
 #include <utility>
 
+#include "numsequence/ops/metrics.hpp"
 #include "numsequence/protocol/codec.hpp"
+#include "numsequence/protocol/refusal.hpp"
 
 namespace numsequence {
 namespace {
@@ -11,6 +13,11 @@ namespace {
 // so that an idle connection holds no more than a small reply's worth of memory.
 constexpr std::size_t idle_output_capacity = 1024;
 
+// Where connections that were given no shard count: nobody reads it. A shard rather than a
+// null pointer, so that counting costs no test on the way of every message; one per thread,
+// so that connections on several threads never write one shard at once.
+thread_local metrics_shard uncounted;
+
 }  // namespace
 
 session_connection::session_connection(const session_connection_config& config,
@@ -18,7 +25,12 @@ session_connection::session_connection(const session_connection_config& config,
     : config_(config),
       reader_(config.max_message),
       rules_(std::move(policy), lease),
-      lifetime_(config.timeouts, now) {}
+      lifetime_(config.timeouts, now),
+      shard_(&uncounted) {}
+
+void session_connection::count_into(metrics_shard* shard) noexcept {
+  shard_ = shard != nullptr ? shard : &uncounted;
+}
 
 session_connection::step session_connection::next(clock::time_point now) {
   for (;;) {
@@ -42,7 +54,9 @@ session_connection::step session_connection::next(clock::time_point now) {
       case phase::pausing:
         return step::pause;
       case phase::pause_done:
+        reply_at_ = output_.size();
         answer(rules_.on_message(message_, output_));
+        count_err_reply();
         break;
       case phase::storing:
         reader_.keep_rest();
@@ -66,12 +80,18 @@ session_connection::step session_connection::next(clock::time_point now) {
 }
 
 std::optional<session_connection::step> session_connection::take_frame(clock::time_point now) {
+  // Counting here is shaped for the cost of a RECV (about 3,000 instructions in all): no value
+  // is kept in a register across the calls below (reply_at_ is a member, and the sample is
+  // decided before parsing), since every such value costs a save and a restore on each call,
+  // and most calls find no frame.
   const frame_result frame = reader_.next();
   switch (frame.what) {
     case frame_result::kind::need_more:
       return wait_for_bytes(now);
     case frame_result::kind::error:
+      reply_at_ = output_.size();
       rules_.on_decode_error(frame.error, output_);
+      count_err_reply();
       phase_ = phase::closing;
       return std::nullopt;
     case frame_result::kind::frame:
@@ -81,11 +101,18 @@ std::optional<session_connection::step> session_connection::take_frame(clock::ti
   // From here until its reply is written, a request is in progress: the session timer, a
   // takeover or a shutdown let it finish.
   lifetime_.reply_started();
+  // One frame in reply_sample_interval is timed, one at a time: a sample taken while another
+  // is being timed is let go.
+  if (shard_->sample_reply() && timed_since_ == clock::time_point{})
+    timed_since_ = now;
+  reply_at_ = output_.size();
   if (auto ec = parse_client_message(frame.frame, message_)) {
     rules_.on_decode_error(ec, output_);
+    count_err_reply();
     phase_ = phase::closing;
     return std::nullopt;
   }
+  shard_->message(message_);
   if (config_.interval > clock::duration::zero()) {
     const auto* recv = std::get_if<recv_message>(&message_);
     if (recv != nullptr && rules_.answers_with_numbers(*recv)) {
@@ -94,7 +121,23 @@ std::optional<session_connection::step> session_connection::take_frame(clock::ti
     }
   }
   answer(rules_.on_message(message_, output_));
+  count_err_reply();
   return std::nullopt;
+}
+
+void session_connection::count_err() {
+  // The code is read back from the text, which the rules wrote from that code (refusal.hpp).
+  std::string_view reply = std::string_view(output_).substr(reply_at_);
+  constexpr std::string_view prefix = "ERR,";
+  if (!reply.starts_with(prefix))
+    return;
+  reply.remove_prefix(prefix.size());
+  shard_->error(classify_err(reply.substr(0, reply.find(';'))));
+}
+
+void session_connection::count_reply_time() {
+  shard_->observe_reply(clock::now() - timed_since_);
+  timed_since_ = {};
 }
 
 void session_connection::answer(action next) {
@@ -144,8 +187,11 @@ void session_connection::written() {
     std::string().swap(output_);
   // Between requests (not amid a NUM's pieces or before a paced NUM), what was written
   // completes every reply in progress: a close asked for meanwhile may now happen.
-  if (phase_ == phase::reading)
+  if (phase_ == phase::reading) {
     lifetime_.reply_finished();
+    if (timed_since_ != clock::time_point{})
+      count_reply_time();
+  }
   if (lifetime_.close_after_write())
     phase_ = phase::closing;
 }
@@ -158,12 +204,16 @@ void session_connection::idle() noexcept {
 
 void session_connection::on_created(store_status status) {
   phase_ = phase::reading;
+  reply_at_ = output_.size();
   answer(rules_.on_created(status, output_));
+  count_err_reply();
 }
 
 void session_connection::on_attached(const attach_result& result) {
   phase_ = phase::reading;
+  reply_at_ = output_.size();
   answer(rules_.on_attached(result, output_));
+  count_err_reply();
 }
 
 void session_connection::on_completed(store_status status) {

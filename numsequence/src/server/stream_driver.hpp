@@ -14,6 +14,8 @@
 #include "connection_io.hpp"
 #include "numsequence/net/tls.hpp"
 #include "numsequence/ops/log.hpp"
+#include "numsequence/ops/log_fields.hpp"
+#include "numsequence/ops/metrics.hpp"
 #include "numsequence/server/io_step.hpp"
 #include "server_impl.hpp"
 
@@ -31,9 +33,13 @@ namespace numsequence::detail {
 /// connection holds no coroutine frame (10,000 idle connections are a benchmark of their own).
 ///
 /// `Machine` has next(now), feed(bytes), prepare(n)/commit(n), idle(), output(), written()
-/// and lifetime(). `Derived` may define other_step(io_step) (a coroutine answering whether
-/// the connection goes on), on_end() (a coroutine run once the socket is closed) and
-/// on_close_now() (cancel its own timers).
+/// and lifetime(), and may have count_into(metrics_shard*) (it counts messages itself).
+/// `Derived` names its `transport` (metrics and logs) and may define other_step(io_step) (a
+/// coroutine answering whether the connection goes on), on_end() (a coroutine run once the
+/// socket is closed) and on_close_now() (cancel its own timers).
+///
+/// Counting: the connection's open and close, in numsequence_connections{transport}; a
+/// machine that counts is given the shard of the thread it runs on.
 template <class Derived, class Machine>
 class stream_driver : public connection_base {
  public:
@@ -51,7 +57,7 @@ class stream_driver : public connection_base {
   void close_soon(std::string_view why) override {
     if (machine_.lifetime().closed())
       return;
-    log(log_level::debug, "closing connection: ", why);
+    log_connection(log_level::debug, "closing connection: ", why);
     if (machine_.lifetime().request_close(clock::now()) == connection_lifetime::verdict::close_now)
       close_now();
   }
@@ -63,9 +69,9 @@ class stream_driver : public connection_base {
   asio::steady_timer& watchdog() noexcept { return watchdog_; }
   void deadline_passed(connection_lifetime::timer which) {
     if (which == connection_lifetime::timer::session)
-      log(log_level::debug, "closing connection: session timer");
+      log_connection(log_level::debug, "closing connection: session timer");
     else
-      log(log_level::debug, "closing idle connection");
+      log_connection(log_level::debug, "closing idle connection");
   }
   void close_now() {
     machine_.lifetime().close();
@@ -77,11 +83,15 @@ class stream_driver : public connection_base {
  protected:
   template <class... MachineArgs>
   stream_driver(std::shared_ptr<server::impl> srv, connection_stream stream,
-                MachineArgs&&... machine_args)
+                const asio::ip::tcp::endpoint& remote, MachineArgs&&... machine_args)
       : server_(std::move(srv)),
         stream_(std::move(stream)),
         watchdog_(stream_.get_executor()),
-        machine_(std::forward<MachineArgs>(machine_args)...) {
+        machine_(std::forward<MachineArgs>(machine_args)...),
+        remote_(remote) {
+    server_->shard().connection_opened(Derived::transport);
+    if constexpr (machine_counts)
+      machine_.count_into(&server_->shard());
     // Reads and writes are tried at once; they must never block the thread.
     std::error_code ignored;
     stream_.socket().non_blocking(true, ignored);
@@ -100,6 +110,29 @@ class stream_driver : public connection_base {
   /// connection limit too: ending this one frees no place.
   void hand_over() noexcept { handed_over_ = true; }
 
+  /// Logs a line with this connection's context fields after the caller's own (message parts
+  /// and log_field arguments, as log() takes them).
+  template <class... Args>
+  void log_connection(log_level level, const Args&... args) const {
+    if (!log_enabled(level))
+      return;
+    const std::string_view transport = name_of(Derived::transport);
+    log(level, args..., log_field(log_key::remote, remote_),
+        log_field(log_key::transport, transport));
+  }
+
+  static constexpr bool machine_counts = requires(Machine & m) { m.count_into(nullptr); };
+
+  /// With one io_context run by several threads, the connection may run on another thread
+  /// than before (after any wait): its machine must count on that thread's shard (a shard has
+  /// one writer). Called before the machine is used after a wait.
+  void follow_thread() {
+    if constexpr (machine_counts) {
+      if (server_->own_shard == nullptr)
+        machine_.count_into(&server_->shard());
+    }
+  }
+
   Derived& derived() noexcept { return static_cast<Derived&>(*this); }
   std::shared_ptr<Derived> self() { return std::static_pointer_cast<Derived>(shared_from_this()); }
 
@@ -107,11 +140,14 @@ class stream_driver : public connection_base {
   connection_stream stream_;
   asio::steady_timer watchdog_;
   Machine machine_;
+  const asio::ip::tcp::endpoint remote_;  // the peer, for log lines
 
  private:
   enum class read_outcome : std::uint8_t { bytes, nothing_yet, ended };
 
+
   io_step run_ready_steps() {
+    follow_thread();
     // One reading of the clock for the whole run: it lasts microseconds, and the timers it
     // feeds count in milliseconds at least.
     const auto now = clock::now();
@@ -168,20 +204,22 @@ class stream_driver : public connection_base {
     asio::co_spawn(executor, driver.serve(next), [self](std::exception_ptr failure, io_step last) {
       if (failure) {
         last = io_step::close;
-        log_failure(failure);
+        self->log_failure(failure);
       }
       self->carry_on(last);
     });
   }
 
-  static void log_failure(std::exception_ptr failure) {
+  void log_failure(std::exception_ptr failure) const {
+    std::string what = "an exception of unknown type";
     try {
       std::rethrow_exception(failure);
     } catch (const std::exception& e) {
-      log(log_level::warning, "connection ended by an unexpected error: ", e.what());
+      what = e.what();
     } catch (...) {
-      log(log_level::warning, "connection ended by an unexpected error");
     }
+    log_connection(log_level::warning, "connection ended by an unexpected error",
+                   log_field(log_key::error, what));
   }
 
   asio::awaitable<io_step> serve(io_step next) {
@@ -217,6 +255,9 @@ class stream_driver : public connection_base {
   static asio::awaitable<void> finish(std::shared_ptr<Derived> self) {
     co_await self->on_end();
     self->server_->connection_ended(self.get(), !self->handed_over_);
+    // After its place in the connection limit is free: a scrape that sees it closed may count
+    // on that place.
+    self->server_->shard().connection_closed(Derived::transport);
   }
 
   asio::awaitable<bool> handshake() {
@@ -224,7 +265,8 @@ class stream_driver : public connection_base {
         co_await stream_.tls()->async_handshake(asio::ssl::stream_base::server, use_nothrow);
     if (ec) {
       // Plain-text clients, scanners and wrong certificates end here; not the server's fault.
-      log(log_level::debug, "TLS handshake failed: ", ec.message());
+      log_connection(log_level::debug, "TLS handshake failed",
+                     log_field(log_key::error, ec.message()));
       co_return false;
     }
     handshaken_ = true;
@@ -239,7 +281,8 @@ class stream_driver : public connection_base {
       return read_outcome::nothing_yet;
     if (ec) {
       // EOF, resets and our own closes are how connections end; nothing to report.
-      log(log_level::debug, "connection read ended: ", ec.message());
+      log_connection(log_level::debug, "connection read ended",
+                     log_field(log_key::error, ec.message()));
       return read_outcome::ended;
     }
     machine_.feed(bytes);
@@ -252,7 +295,8 @@ class stream_driver : public connection_base {
                                                            use_nothrow);
     machine_.commit(n);
     if (ec) {
-      log(log_level::debug, "connection read ended: ", ec.message());
+      log_connection(log_level::debug, "connection read ended",
+                     log_field(log_key::error, ec.message()));
       co_return false;
     }
     co_return true;
@@ -278,6 +322,7 @@ class stream_driver : public connection_base {
       close_now();
       co_return false;
     }
+    follow_thread();  // written() may count (a reply's time)
     machine_.written();
     co_return true;
   }

@@ -22,9 +22,10 @@ connection_stream make_stream(const server::impl& srv, asio::ip::tcp::socket soc
 
 }  // namespace
 
-tcp_connection::tcp_connection(std::shared_ptr<server::impl> srv, asio::ip::tcp::socket socket)
-    : stream_driver(srv, make_stream(*srv, std::move(socket)), srv->connection_config, srv->policy,
-                    srv->new_lease(), clock::now()) {}
+tcp_connection::tcp_connection(std::shared_ptr<server::impl> srv, asio::ip::tcp::socket socket,
+                               const asio::ip::tcp::endpoint& remote)
+    : stream_driver(srv, make_stream(*srv, std::move(socket)), remote, srv->connection_config,
+                    srv->policy, srv->new_lease(), clock::now()) {}
 
 asio::awaitable<bool> tcp_connection::other_step(io_step step) {
   if (step == io_step::store)
@@ -71,7 +72,10 @@ asio::awaitable<void> tcp_connection::create_session() {
   // Registered before the store call: the moment the store shows this lease, a CONT on
   // another thread that takes the session over must find this connection.
   server_->registry->add(rules.lease(), shared_from_this());
+  const auto started = clock::now();
   const auto status = co_await server_->store.async_create(rules.pending_record(), rules.lease());
+  count_store_call(store_operation::create, started, status == store_status::unavailable);
+  follow_thread();
   machine_.on_created(status);
   if (!rules.owns_session()) {
     release_ownership();
@@ -79,21 +83,28 @@ asio::awaitable<void> tcp_connection::create_session() {
   }
   claim_session();
   const auto& seq = rules.pending_record().sequence;
-  log(log_level::info, "session ", seq.id.redacted(), " created (n=", seq.n, ", batch=", seq.batch,
-      ")");
+  log_connection(log_level::info, "session created",
+                 log_field(log_key::client, redacted_client(seq.id)),
+                 log_field(log_key::session, hex64{rules.lease()}), log_field("n", seq.n),
+                 log_field("batch", seq.batch));
 }
 
 asio::awaitable<void> tcp_connection::attach_session() {
   const auto& rules = machine_.rules();
   server_->registry->add(rules.lease(), shared_from_this());  // before the store call, as above
+  const auto started = clock::now();
   const auto result = co_await server_->store.async_attach(rules.pending_id(), rules.lease());
+  count_store_call(store_operation::attach, started, result.status == store_status::unavailable);
+  follow_thread();
   machine_.on_attached(result);
   if (!rules.owns_session())
     release_ownership();
   if (result.status != store_status::ok)
     co_return;
-  log(log_level::info, "session ", rules.pending_id().redacted(), " continued",
-      result.previous_lease != 0 ? " (taken over from another connection)" : "");
+  log_connection(log_level::info, "session continued",
+                 log_field(log_key::client, redacted_client(rules.pending_id())),
+                 log_field(log_key::session, hex64{rules.lease()}),
+                 log_field("taken_over", result.previous_lease != 0));
   if (result.previous_lease != 0)
     take_over(result.previous_lease);
   if (rules.owns_session())
@@ -103,14 +114,21 @@ asio::awaitable<void> tcp_connection::attach_session() {
 asio::awaitable<void> tcp_connection::complete_session() {
   const auto& rules = machine_.rules();
   const auto id = rules.pending_id();
-  const auto status =
-      co_await server_->store.async_complete(id, rules.lease(), rules.pending_checksum());
-  if (status != store_status::ok)
-    log(log_level::warning, "session ", id.redacted(),
-        " completed but the store could not record it");
+  const auto lease = rules.lease();
+  const auto started = clock::now();
+  const auto status = co_await server_->store.async_complete(id, lease, rules.pending_checksum());
+  count_store_call(store_operation::complete, started, status == store_status::unavailable);
+  follow_thread();
+  if (status != store_status::ok) {
+    log_connection(log_level::warning, "session completed but the store could not record it",
+                   log_field(log_key::client, redacted_client(id)),
+                   log_field(log_key::session, hex64{lease}));
+  }
   machine_.on_completed(status);
   release_ownership();
-  log(log_level::info, "session ", id.redacted(), " completed");
+  log_connection(log_level::info, "session completed",
+                 log_field(log_key::client, redacted_client(id)),
+                 log_field(log_key::session, hex64{lease}));
 }
 
 void tcp_connection::claim_session() {
@@ -131,8 +149,11 @@ asio::awaitable<void> tcp_connection::keep_alive(std::shared_ptr<tcp_connection>
     co_await self->keep_alive_timer_->async_wait(use_nothrow);
     if (self->lifetime().closed() || !rules.owns_session())
       break;
+    const auto started = clock::now();
     const auto status =
         co_await self->server_->store.async_keep_alive(rules.pending_record(), rules.lease());
+    self->count_store_call(store_operation::keep_alive, started,
+                           status == store_status::unavailable);
     if (status == store_status::not_found && rules.owns_session())
       self->close_soon("session taken over on another server");
     // unavailable: keep serving; the next refresh tries again.
@@ -158,13 +179,31 @@ asio::awaitable<void> tcp_connection::release_session() {
   if (!rules.owns_session())
     co_return;
   const auto id = *rules.session_id();
+  const auto lease = rules.lease();
   release_ownership();
+  const auto started = clock::now();
   try {
-    co_await server_->store.async_park(rules.pending_record(), rules.lease());
-    log(log_level::debug, "session ", id.redacted(), " parked");
+    co_await server_->store.async_park(rules.pending_record(), lease);
+    count_store_call(store_operation::park, started, false);
+    log_connection(log_level::debug, "session parked",
+                   log_field(log_key::client, redacted_client(id)),
+                   log_field(log_key::session, hex64{lease}));
   } catch (const std::exception& e) {
-    log(log_level::warning, "could not park session ", id.redacted(), ": ", e.what());
+    count_store_call(store_operation::park, started, true);
+    const std::string_view what = e.what();
+    log_connection(log_level::warning, "could not park session",
+                   log_field(log_key::client, redacted_client(id)),
+                   log_field(log_key::session, hex64{lease}), log_field(log_key::error, what));
   }
+}
+
+void tcp_connection::count_store_call(store_operation op, clock::time_point started,
+                                      bool unavailable) {
+  // After the co_await: with a shared io_context this may be another thread than before.
+  metrics_shard& shard = server_->shard();
+  shard.observe_store(op, clock::now() - started);
+  if (unavailable)
+    shard.store_error(op);
 }
 
 }  // namespace numsequence::detail

@@ -16,7 +16,10 @@ namespace numsequence::detail {
 /// keep-alive), pauses (--interval), and parking the session when the connection ends.
 class tcp_connection final : public stream_driver<tcp_connection, session_connection> {
  public:
-  tcp_connection(std::shared_ptr<server::impl> srv, asio::ip::tcp::socket socket);
+  static constexpr metric_transport transport = metric_transport::tcp;
+
+  tcp_connection(std::shared_ptr<server::impl> srv, asio::ip::tcp::socket socket,
+                 const asio::ip::tcp::endpoint& remote);
 
  private:
   friend class stream_driver<tcp_connection, session_connection>;
@@ -36,6 +39,9 @@ class tcp_connection final : public stream_driver<tcp_connection, session_connec
                                           std::chrono::steady_clock::duration interval);
   void release_ownership();
   void take_over(lease_id previous);
+  /// Counts a store call that started at `started` (numsequence_store_operation_seconds) and,
+  /// when it found the store unavailable, numsequence_store_errors_total.
+  void count_store_call(store_operation op, clock::time_point started, bool unavailable);
 
   // Made when first needed: most connections never pause (--interval) nor keep a shared
   // store's session alive, and an idle connection should cost as little as possible.

@@ -18,6 +18,8 @@ io_step websocket_connection::next(clock::time_point now) {
   for (;;) {
     if (lifetime_.closed())
       return io_step::close;
+    if (endpoint_.state() != endpoint_state::open && !close_event_)
+      take_close_event();
     if (endpoint_.state() == endpoint_state::closed) {
       lifetime_.close();  // the close frame is written: the server closes the TCP connection
       return io_step::close;
@@ -77,6 +79,22 @@ void websocket_connection::produce_frames() {
     if (config_.drop_after_frames != 0 && frames_ >= config_.drop_after_frames)
       return;
   }
+}
+
+void websocket_connection::take_close_event() {
+  // Once closing, nothing more can be answered: the requests still waiting are dropped to
+  // reach the event that says why the endpoint closes (it comes last).
+  while (auto event = endpoint_.next_event()) {
+    if (event->what == endpoint_event::kind::closed) {
+      close_event_ = std::move(event);
+      return;
+    }
+  }
+}
+
+bool websocket_connection::closed_by_error() const noexcept {
+  return close_event_ && !close_event_->by_peer && close_event_->code != close_code::normal &&
+         close_event_->code != close_code::going_away;
 }
 
 io_step websocket_connection::write_step(clock::time_point now) {

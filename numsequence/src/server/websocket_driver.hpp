@@ -14,8 +14,14 @@ namespace numsequence::detail {
 /// socket, its place in the server, and the bytes the client sent after its request.
 class websocket_driver final : public stream_driver<websocket_driver, websocket_connection> {
  public:
+  static constexpr metric_transport transport = metric_transport::websocket;
+
   websocket_driver(std::shared_ptr<server::impl> srv, connection_stream stream,
-                   std::string_view first_bytes);
+                   const asio::ip::tcp::endpoint& remote, std::string_view first_bytes);
+
+ private:
+  friend class stream_driver<websocket_driver, websocket_connection>;
+  asio::awaitable<void> on_end();
 };
 
 }  // namespace numsequence::detail

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "numsequence/ops/log.hpp"
+#include "numsequence/ops/log_fields.hpp"
 
 namespace numsequence {
 
@@ -65,8 +66,9 @@ asio::awaitable<store_status> memory_session_store::async_create(const session_r
         lock.unlock();
         report_purged(purged);
         if (report_full) {
-          log(log_level::warning, "session limit reached (", max_sessions_,
-              " sessions): new sessions are refused until records expire");
+          log(log_level::warning,
+              "session limit reached: new sessions are refused until records expire",
+              log_field("max_sessions", max_sessions_));
         }
         co_return store_status::full;
       }

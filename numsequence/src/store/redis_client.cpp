@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "numsequence/ops/log.hpp"
+#include "numsequence/ops/log_fields.hpp"
 
 namespace numsequence {
 namespace {
@@ -237,8 +238,11 @@ void redis_client::on_connect(const redisAsyncContext* ac, int status) {
   }
   self->connected_ = true;
   self->backoff_ = self->options_.first_backoff;
-  log(self->ever_connected_ ? log_level::warning : log_level::info, "connected to Redis at ",
-      self->address_.str(), self->ever_connected_ ? " again" : "");
+  const std::string address = self->address_.str();
+  if (self->ever_connected_)
+    log(log_level::warning, "connected to Redis again", log_field("redis", address));
+  else
+    log(log_level::info, "connected to Redis", log_field("redis", address));
   self->ever_connected_ = true;
 }
 
@@ -257,8 +261,11 @@ void redis_client::schedule_reconnect(std::string_view why) {
   connected_ = false;
   if (stopping_)
     return;
-  log(log_level::warning, "Redis at ", address_.str(), " unreachable (", why, "); retrying in ",
-      std::chrono::duration_cast<std::chrono::milliseconds>(backoff_).count(), " ms");
+  const std::string address = address_.str();
+  log(log_level::warning, "Redis unreachable, retrying", log_field("redis", address),
+      log_field(log_key::error, why),
+      log_field("retry_ms",
+                std::chrono::duration_cast<std::chrono::milliseconds>(backoff_).count()));
   reconnect_timer_.expires_after(backoff_);
   backoff_ = std::min(backoff_ * 2, options_.max_backoff);
   reconnect_timer_.async_wait([weak = weak_from_this()](std::error_code ec) {
@@ -272,7 +279,9 @@ void redis_client::schedule_reconnect(std::string_view why) {
 void redis_client::drop_connection(std::string_view why) {
   if (context_ == nullptr)
     return;
-  log(log_level::warning, "dropping the Redis connection: ", why);
+  const std::string address = address_.str();
+  log(log_level::warning, "dropping the Redis connection", log_field("redis", address),
+      log_field(log_key::error, why));
   auto* ac = context_;
   context_ = nullptr;
   connected_ = false;

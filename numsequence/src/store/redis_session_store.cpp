@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "numsequence/ops/log.hpp"
+#include "numsequence/ops/log_fields.hpp"
 #include "numsequence/protocol/message.hpp"
 
 namespace numsequence {
@@ -180,9 +181,10 @@ bool is_integer(const std::optional<redis_reply>& r) {
 
 void log_bad_reply(std::string_view op, const std::optional<redis_reply>& r) {
   if (r && r->type == redis_reply::kind::error) {
-    log(log_level::error, "Redis refused ", op, ": ", r->text);
+    log(log_level::error, "Redis refused a store command", log_field("operation", op),
+        log_field(log_key::error, r->text));
   } else if (r) {
-    log(log_level::error, "unexpected Redis reply to ", op);
+    log(log_level::error, "unexpected Redis reply to a store command", log_field("operation", op));
   }
   // No reply at all: the client has logged the connection trouble already.
 }
@@ -271,8 +273,9 @@ asio::awaitable<store_status> redis_session_store::async_create(const session_re
     // Once per episode, not per refused INIT: a full store under load would flood the log.
     if (!full_reported_) {
       full_reported_ = true;
-      log(log_level::warning, "session limit reached (", max_sessions_,
-          " sessions in Redis): new sessions are refused until records expire");
+      log(log_level::warning,
+          "session limit reached in Redis: new sessions are refused until records expire",
+          log_field("max_sessions", max_sessions_));
     }
     co_return store_status::full;
   }
@@ -299,7 +302,8 @@ asio::awaitable<attach_result> redis_session_store::async_attach(const client_id
   if (reply->type != redis_reply::kind::array ||
       !decode_record(id, reply->elements, result.record) ||
       !parse_number(reply->elements[7].text, previous)) {
-    log(log_level::error, "damaged session record in Redis for ", id.redacted());
+    log(log_level::error, "damaged session record in Redis",
+        log_field(log_key::client, redacted_client(id)));
     result.status = store_status::unavailable;
     co_return result;
   }
@@ -317,13 +321,17 @@ asio::awaitable<void> redis_session_store::async_park(const session_record& reco
   const auto reply = co_await redis_->async_command(std::move(command));
   if (!is_integer(reply)) {
     // The live record keeps its TTL, so the session still expires one window later.
-    log(log_level::warning, "could not park session ", record.sequence.id.redacted(),
-        " (store unavailable); it expires with its live TTL");
+    log(log_level::warning,
+        "could not park session (store unavailable): it expires with its "
+        "live TTL",
+        log_field(log_key::client, redacted_client(record.sequence.id)),
+        log_field(log_key::session, hex64{lease}));
     co_return;
   }
   if (reply->integer == 2) {
-    log(log_level::warning, "session ", record.sequence.id.redacted(),
-        " was missing from Redis (restarted?); written back as parked");
+    log(log_level::warning, "session missing from Redis (restarted?): written back as parked",
+        log_field(log_key::client, redacted_client(record.sequence.id)),
+        log_field(log_key::session, hex64{lease}));
   }
 }
 
@@ -348,8 +356,10 @@ asio::awaitable<store_status> redis_session_store::async_keep_alive(const sessio
     co_return store_status::unavailable;
   }
   if (reply->integer == 2) {
-    log(log_level::warning, "session ", record.sequence.id.redacted(),
-        " was missing from Redis (restarted?); written back from its live connection");
+    log(log_level::warning,
+        "session missing from Redis (restarted?): written back from its live connection",
+        log_field(log_key::client, redacted_client(record.sequence.id)),
+        log_field(log_key::session, hex64{lease}));
   }
   co_return reply->integer == 0 ? store_status::not_found : store_status::ok;
 }

@@ -40,6 +40,19 @@ namespace numsequence {
 /// @brief Label `transport` of numsequence_connections.
 enum class metric_transport { tcp, http, websocket };
 
+/// @brief The label value of `t` ("tcp", "http", "websocket"); log lines name transports so too.
+constexpr std::string_view name_of(metric_transport t) noexcept {
+  switch (t) {
+    case metric_transport::tcp:
+      return "tcp";
+    case metric_transport::http:
+      return "http";
+    case metric_transport::websocket:
+      return "websocket";
+  }
+  return "unknown";
+}
+
 /// @brief Label `route` of numsequence_http_requests_total: a bounded set of route names.
 enum class http_route {
   fibonacci,        ///< GET /v1/fibonacci?n= or ?from=&to=
@@ -62,6 +75,9 @@ enum class transport_error {
   http_4xx,         ///< an HTTP request answered with a 4xx status
   http_5xx,         ///< an HTTP request answered with a 5xx status
   websocket_close,  ///< a WebSocket closed by an error (not a normal close)
+  /// accept() failed (out of file descriptors, mostly); the listener waits 100 ms and tries
+  /// again. Counted once per failed call, so the rate shows a busy loop if there were one.
+  accept_failed,
 };
 
 namespace detail {
@@ -78,7 +94,10 @@ inline constexpr std::size_t message_type_count = std::variant_size_v<client_mes
 // protocol_errc and refusal start at 1 and end with these enumerators.
 inline constexpr std::size_t protocol_errc_count = static_cast<std::size_t>(last_protocol_errc);
 inline constexpr std::size_t refusal_count = static_cast<std::size_t>(last_refusal);
-inline constexpr std::size_t error_reason_count = protocol_errc_count + refusal_count + 3;
+inline constexpr std::size_t transport_error_count =
+    static_cast<std::size_t>(transport_error::accept_failed) + 1;
+inline constexpr std::size_t error_reason_count =
+    protocol_errc_count + refusal_count + transport_error_count;
 inline constexpr std::size_t http_route_count = static_cast<std::size_t>(http_route::other) + 1;
 inline constexpr std::size_t store_operation_count = 5;
 
@@ -156,7 +175,7 @@ class alignas(64) metrics_shard {
   void error(refusal r) noexcept {
     count_error(detail::protocol_errc_count + static_cast<std::size_t>(r) - 1);
   }
-  /// @brief numsequence_errors_total{reason=http_4xx|http_5xx|websocket_close}.
+  /// @brief numsequence_errors_total{reason=http_4xx|http_5xx|websocket_close|accept_failed}.
   void error(transport_error e) noexcept {
     count_error(detail::protocol_errc_count + detail::refusal_count + static_cast<std::size_t>(e));
   }

@@ -53,8 +53,9 @@ class http_services {
   /// @brief Why the server cannot take sessions now (the store unreachable, a stop under
   /// way), or nullopt when it can (/readyz).
   virtual std::optional<std::string> not_ready() = 0;
-  /// @brief A request was answered (for metrics): the route and the status.
-  virtual void answered(route_kind kind, unsigned status) = 0;
+  /// @brief A request was answered (for metrics): the route decided (route_kind::error
+  /// with the status for a head that could not be parsed) and the status sent.
+  virtual void answered(const route_result& route, unsigned status) = 0;
 };
 
 /// @brief An HTTP/1.1 connection as a state machine that does no I/O, in the shape of

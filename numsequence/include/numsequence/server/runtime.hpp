@@ -23,6 +23,10 @@ struct runtime_options {
   /// One io_context run by every thread (a strand per connection), instead of an io_context
   /// and a listening socket per thread on the same port (SO_REUSEPORT).
   bool shared_io_context = false;
+  /// On SIGINT/SIGTERM, go on serving this long with /readyz answering 503 ("the server is
+  /// stopping"), so that a load balancer sends no new clients, then stop; a second signal
+  /// stops at once. Zero: stop at the first signal.
+  std::chrono::steady_clock::duration drain_time = std::chrono::steady_clock::duration::zero();
 };
 
 /// @brief Builds the server (binding its ports) and runs it until stop() or SIGINT/SIGTERM.
@@ -32,6 +36,10 @@ struct runtime_options {
 /// its path; the in-memory store and the connection registry are shared (and locked). Shared
 /// — one io_context run by every thread, a strand per connection, the Redis store behind a
 /// serialized_store. A stop lets connections park their sessions before Redis is closed.
+///
+/// Operations: one metrics object for the process (a shard per thread) behind /metrics, with
+/// the in-memory store's session counts; rate-limited log drops are reported every few
+/// seconds (flush_dropped_log_lines()).
 class server_runtime {
  public:
   /// @brief Binds the listeners and takes over SIGINT and SIGTERM (a signal from now on

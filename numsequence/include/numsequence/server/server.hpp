@@ -20,6 +20,7 @@ class context;
 namespace numsequence {
 
 class response_cache;
+class metrics;
 
 /// @brief The HTTP listener: Fibonacci over HTTP, the page, the WebSocket stream, metrics and
 /// health (http.md). Off unless a port is given.
@@ -81,6 +82,12 @@ struct server_config {
   std::function<std::optional<std::string>()> not_ready;
   /// The metrics text for /metrics (Prometheus text format); null: none are kept.
   std::function<std::string()> metrics_text;
+  /// Where the connections count what they do (ops/metrics.hpp), one object per process;
+  /// null: the server keeps counts of its own that nobody reads. Each server writes shard
+  /// `counters_shard` of it (one server per thread, per-thread io model); with
+  /// shared_io_context, each event counts on the shard of the thread that runs it.
+  std::shared_ptr<metrics> counters;
+  std::size_t counters_shard = 0;
 };
 
 /// @brief Live connections by lease, shared by the servers of one process (one per thread),

@@ -16,6 +16,8 @@
 
 namespace numsequence {
 
+class metrics_shard;
+
 /// @brief What a session_connection needs from the server's configuration.
 struct session_connection_config {
   std::size_t max_message = 256;                   ///< longest message accepted, without its `;`
@@ -82,6 +84,14 @@ class session_connection {
   /// @brief With step::pause: the interval has passed.
   void paused() noexcept;
 
+  /// @brief Counts into `shard` from now on (null, the default: counts nothing): each message
+  /// parsed (numsequence_messages_total), each ERR reply by its code (errors_total), and the
+  /// time to answer one frame in metrics_shard::reply_sample_interval (reply_seconds: from
+  /// the `now` of the next() that parsed it to the written() that completed its reply). The
+  /// I/O side passes the shard of the thread it runs on; the shard must outlive the
+  /// connection.
+  void count_into(metrics_shard* shard) noexcept;
+
   /// @brief The protocol state (session, lease, ownership).
   const connection_rules& rules() const noexcept { return rules_; }
   /// @brief Timers and close policy: deadline(), on_deadline(), request_close().
@@ -102,6 +112,16 @@ class session_connection {
 
   std::optional<step> take_frame(clock::time_point now);
   void answer(action next);
+  /// The reply appended at reply_at_, if it is an ERR, is counted by its code. Every reply but
+  /// ERR starts with another letter (ACK, NUM, FAC): one byte tells, so a RECV's NUM costs a
+  /// comparison here.
+  void count_err_reply() {
+    // reply_at_ <= size(), and data()[size()] is the terminating '\0': no bounds test needed.
+    if (output_.data()[reply_at_] == 'E')
+      count_err();
+  }
+  void count_err();
+  void count_reply_time();
   step wait_for_bytes(clock::time_point now);
   step write_step(clock::time_point now);
 
@@ -115,6 +135,9 @@ class session_connection {
   std::string output_;
   action pending_action_ = action::proceed;
   phase phase_ = phase::reading;
+  metrics_shard* shard_;             // never null: without a shard, one that nobody reads
+  std::size_t reply_at_ = 0;         // where the reply being produced starts in output_
+  clock::time_point timed_since_{};  // the message being timed was parsed then; {}: none
 };
 
 }  // namespace numsequence

@@ -74,8 +74,16 @@ class websocket_connection {
   /// @brief Requests answered so far (errors included).
   std::uint64_t requests() const noexcept { return requests_; }
 
+  /// @brief Once the endpoint closes: the event that says how (the code sent or received,
+  /// by whom, why); nullopt while it is open.
+  const std::optional<endpoint_event>& close_event() const noexcept { return close_event_; }
+  /// @brief True when this side closed because the peer broke the protocol or a limit (any
+  /// code it sent but 1000 and 1001): numsequence_errors_total{reason="websocket_close"}.
+  bool closed_by_error() const noexcept;
+
  private:
   void take_request(clock::time_point now);
+  void take_close_event();
   void produce_frames();
   io_step write_step(clock::time_point now);
   bool dropping() const noexcept {
@@ -91,6 +99,7 @@ class websocket_connection {
   std::size_t writing_ = 0;              // bytes of output() handed to the I/O side
   std::size_t frames_ = 0;               // answer frames queued on this socket
   std::uint64_t requests_ = 0;
+  std::optional<endpoint_event> close_event_;
   bool going_away_sent_ = false;
 };
 
