@@ -426,7 +426,8 @@ ws_client::~ws_client() {
     wslay_frame_context_free(frames_);
 }
 
-std::optional<ws_client> ws_client::open(std::uint16_t port, int receive_buffer, std::string* why) {
+std::optional<ws_client> ws_client::open(std::uint16_t port, int receive_buffer, std::string* why,
+                                         std::string_view first_frames) {
   auto fail = [&](std::string text) -> std::optional<ws_client> {
     if (why != nullptr)
       *why = std::move(text);
@@ -435,7 +436,7 @@ std::optional<ws_client> ws_client::open(std::uint16_t port, int receive_buffer,
   auto conn = raw_conn::connect(port, seconds(5), receive_buffer);
   if (!conn)
     return fail("cannot connect");
-  if (!conn->send_all(upgrade_request(), seconds(5)))
+  if (!conn->send_all(upgrade_request() + std::string(first_frames), seconds(5)))
     return fail("cannot send the upgrade request");
   http_response_reader reader;
   const auto deadline = test_clock::now() + seconds(10);

@@ -167,9 +167,11 @@ std::string upgrade_request(std::string_view extra = {},
 class ws_client {
  public:
   /// @brief Connects, upgrades and checks the 101 (Sec-WebSocket-Accept of RFC 6455 1.3's
-  /// example). nullopt if any of it fails; `why` says what.
+  /// example). nullopt if any of it fails; `why` says what. `first_frames` go in the same
+  /// write as the upgrade request.
   static std::optional<ws_client> open(std::uint16_t port, int receive_buffer = 0,
-                                       std::string* why = nullptr);
+                                       std::string* why = nullptr,
+                                       std::string_view first_frames = {});
 
   ws_client(ws_client&&) noexcept;
   ws_client& operator=(ws_client&&) noexcept;
