@@ -261,6 +261,62 @@ TEST_SUITE("hostile websocket") {
     scene.finish();
   }
 
+  TEST_CASE(
+      "a ping flood that is not read is held back by TCP, every ping answered, memory "
+      "bounded") {
+    web_scene scene({"--websocket-idle-timeout", "2"});
+    const auto rss_before = scene.rss_kib();
+    auto ws = open_ws(scene, small_receive_buffer);
+    const std::string ping_payload(125, 'p');
+    std::string pings;
+    for (int i = 0; i < 100; ++i)
+      pings += client_frame(op_ping, ping_payload);
+    // Ping without reading until the server stops taking them: it reads no more while its
+    // pongs wait to be written.
+    std::size_t sent_total = 0;
+    const auto start = test_clock::now();
+    auto last_progress = start;
+    while (test_clock::now() - last_progress < seconds(1) &&
+           test_clock::now() - start < seconds(10)) {
+      std::size_t sent = 0;
+      // Frames stay whole: each send goes on where the last one stopped.
+      const auto r =
+          ws.conn().send_some(std::string_view(pings).substr(sent_total % pings.size()), sent);
+      if (r == raw_conn::io::closed)
+        break;
+      sent_total += sent;
+      if (sent > 0)
+        last_progress = test_clock::now();
+      else
+        ws.conn().wait_writable(milliseconds(50));
+    }
+    const auto grew = growth_kib(rss_before, scene.rss_kib());
+    MESSAGE("the server took " << sent_total / kib << " KiB of pings before it stopped reading, "
+                               << "and grew " << grew << " KiB");
+    CHECK(grew < 16 * kib * asan_memory_factor);
+    CHECK(sent_total < 64 * 1024 * kib);  // kernel buffers, not the server, hold the rest
+    scene.legit_step();
+    // Read now: a pong for every whole ping taken, each with the ping's payload.
+    const std::size_t whole_pings = sent_total / (pings.size() / 100);
+    std::size_t pongs = 0;
+    for (std::size_t i = 0; i < whole_pings; ++i) {
+      const auto f = ws.next_frame(seconds(5));
+      if (!f || f->opcode != op_pong || f->payload != ping_payload)
+        break;
+      ++pongs;
+    }
+    CHECK(pongs == whole_pings);
+    // A flooder that never reads at all is cut by the WebSocket idle timer once its pongs
+    // stall (2 s here; 600 s by default).
+    auto stalled = open_ws(scene, small_receive_buffer);
+    for (int i = 0; i < 200 && stalled.conn().send_all(pings, milliseconds(100)); ++i) {
+    }
+    CHECK(eventually(seconds(15), [&] {
+      return server_side_established(scene.http_port(), {&stalled.conn()}) == 0;
+    }));
+    scene.finish();
+  }
+
   TEST_CASE("50 readers that never read a large stream hold a bounded amount each, then are cut") {
     web_scene scene({"--websocket-idle-timeout", "2"});
     const auto rss_before = scene.rss_kib();
