@@ -17,6 +17,9 @@ namespace {
 
 constexpr std::size_t kib = 1024;
 constexpr std::size_t mib = 1024 * kib;
+/// SO_RCVBUF of a client that reads slowly: small and fixed, so that the server's writes
+/// wait for it whatever the host's tcp_rmem allows.
+constexpr int small_receive_buffer = 16 * 1024;
 
 std::string json_error(std::string_view message) {
   return "{\"error\":\"" + std::string(message) + "\"}";
@@ -360,6 +363,33 @@ TEST_SUITE("hostile http") {
     REQUIRE(x.responses.size() == 1);
     CHECK(x.responses[0].status == 413);
     CHECK(x.closed);
+    scene.legit_step();
+    scene.finish();
+  }
+
+  TEST_CASE("a client that sends more while its last answer streams gets all of it, no reset") {
+    web_scene scene;
+    // The server reads nothing while it streams, so these bytes are still unread when it
+    // closes: closing at once would reset the connection and drop the end of the answer.
+    constexpr std::size_t n = 5000;  // 2.6 MB: streamed
+    auto conn = raw_conn::connect(scene.http_port(), seconds(5), small_receive_buffer);
+    REQUIRE(conn);
+    REQUIRE(
+        conn->send_all(get_request("/v1/fibonacci?n=" + std::to_string(n), {}, true), seconds(5)));
+    std::string first;
+    conn->read_some(first, seconds(5), 1000);
+    REQUIRE(wait_until_write_stalls(scene.http_port(), *conn, seconds(10)));
+    REQUIRE(conn->send_all(get_request("/healthz") + std::string(20 * kib, ' '), seconds(5)));
+    http_response_reader reader;
+    std::string rest;
+    CHECK(conn->read_until_closed(rest, seconds(30)));
+    const bool whole = reader.feed(first) && reader.feed(rest) && reader.finish() &&
+                       reader.responses().size() == 1;
+    CHECK_MESSAGE(whole, "the answer was cut after " << first.size() + rest.size()
+                                                     << " bytes: " << reader.error());
+    if (whole) {
+      CHECK(reader.responses()[0].body == expected_fibonacci_json(n));
+    }
     scene.legit_step();
     scene.finish();
   }

@@ -1,5 +1,7 @@
 #include "connection_io.hpp"
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -52,6 +54,13 @@ std::size_t write_now(connection_stream& stream, std::string_view bytes, std::er
       return 0;
     }
   }
+}
+
+std::size_t unacknowledged_bytes(asio::ip::tcp::socket& socket) noexcept {
+  int queued = 0;
+  if (!socket.is_open() || ::ioctl(socket.native_handle(), SIOCOUTQ, &queued) != 0 || queued < 0)
+    return 0;
+  return static_cast<std::size_t>(queued);
 }
 
 asio::awaitable<std::error_code> write_rest(connection_stream& stream, std::string_view bytes) {

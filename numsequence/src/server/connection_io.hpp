@@ -46,6 +46,10 @@ std::error_code read_into_scratch(asio::ip::tcp::socket& socket, std::string_vie
 /// never be cut by a would-block.
 std::size_t write_now(connection_stream& stream, std::string_view bytes, std::error_code& ec);
 
+/// Bytes written to a socket that its peer has not acknowledged yet (SIOCOUTQ): what a close
+/// that resets the connection would destroy. 0 if unknown.
+std::size_t unacknowledged_bytes(asio::ip::tcp::socket& socket) noexcept;
+
 /// Writes all of `bytes`, asynchronously: what write_now() did not take.
 asio::awaitable<std::error_code> write_rest(connection_stream& stream, std::string_view bytes);
 
