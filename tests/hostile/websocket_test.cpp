@@ -19,6 +19,7 @@ constexpr std::size_t kib = 1024;
 constexpr int small_receive_buffer = 16 * 1024;
 
 // RFC 6455 section 7.4.1.
+constexpr std::uint16_t going_away = 1001;
 constexpr std::uint16_t protocol_error = 1002;
 constexpr std::uint16_t unsupported_data = 1003;
 constexpr std::uint16_t invalid_payload = 1007;
@@ -348,6 +349,32 @@ TEST_SUITE("hostile websocket") {
     CHECK(eventually(seconds(15),
                      [&] { return server_side_established(scene.http_port(), conns) == 0; }));
     scene.finish();
+  }
+
+  TEST_CASE("1,000 idle WebSockets are held (RSS reported) and told 1001 when the server stops") {
+    web_scene scene;
+    raise_own_fd_limit(4096);
+    const auto rss_before = scene.rss_kib();
+    std::vector<ws_client> sockets;
+    for (int i = 0; i < 1000; ++i)
+      sockets.push_back(open_ws(scene));
+    const auto per_socket = growth_kib(rss_before, scene.rss_kib()) * 1024 / sockets.size();
+    MESSAGE("server RSS per idle WebSocket: " << per_socket << " bytes");
+    CHECK(per_socket < 32 * kib * asan_memory_factor);
+    scene.legit_step();
+    // Every one of them still answers.
+    for (std::size_t i = 0; i < sockets.size(); i += 100) {
+      REQUIRE(sockets[i].send(request(static_cast<int>(i), 10)));
+      CHECK(read_answer(sockets[i], std::to_string(i), 0, 10).done);
+    }
+    scene.finish();  // SIGTERM with 1,000 sockets open: exit 0
+    std::size_t told = 0;
+    for (auto& s : sockets) {
+      if (s.await_close(seconds(1)) == std::optional<std::uint16_t>(going_away))
+        ++told;
+    }
+    MESSAGE(told << " of 1000 idle sockets got a 1001 close frame at shutdown");
+    CHECK(told == sockets.size());
   }
 
   TEST_CASE("bad handshakes: a bad key is 400, a bad version 426, and the socket never opens") {

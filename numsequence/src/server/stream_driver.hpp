@@ -41,8 +41,9 @@ inline constexpr std::chrono::milliseconds lingering_poll{50};
 ///
 /// `Machine` has next(now), feed(bytes), prepare(n)/commit(n), idle(), output(), written()
 /// and lifetime(). `Derived` may define other_step(io_step) (a coroutine answering whether
-/// the connection goes on), on_end() (a coroutine run once the connection is over) and
-/// on_close_now() (cancel its own timers).
+/// the connection goes on), on_end() (a coroutine run once the connection is over),
+/// on_close_now() (cancel its own timers) and last_words() (before close_soon() closes a
+/// connection at once, the bytes that say why, written if the socket takes them at once).
 ///
 /// How a connection closes. A close its protocol decides (an error answered, the last
 /// response, a WebSocket close frame, the peer's end) while the peer has not acknowledged
@@ -72,8 +73,11 @@ class stream_driver : public connection_base {
     if (machine_.lifetime().closed())
       return;
     log(log_level::debug, "closing connection: ", why);
-    if (machine_.lifetime().request_close(clock::now()) == connection_lifetime::verdict::close_now)
+    if (machine_.lifetime().request_close(clock::now()) ==
+        connection_lifetime::verdict::close_now) {
+      derived().last_words();
       close_now();
+    }
   }
   void abort() override { close_now(); }
   asio::any_io_executor executor() override { return stream_.get_executor(); }
@@ -115,6 +119,7 @@ class stream_driver : public connection_base {
   asio::awaitable<bool> other_step(io_step) { co_return false; }
   asio::awaitable<void> on_end() { co_return; }
   void on_close_now() {}
+  void last_words() {}
 
   /// The socket went to another connection (an upgrade), which takes this one's place in the
   /// connection limit too: ending this one frees no place.

@@ -16,6 +16,10 @@ class websocket_driver final : public stream_driver<websocket_driver, websocket_
  public:
   websocket_driver(std::shared_ptr<server::impl> srv, connection_stream stream,
                    std::string_view first_bytes);
+
+ private:
+  friend class stream_driver<websocket_driver, websocket_connection>;
+  void last_words();
 };
 
 }  // namespace numsequence::detail
