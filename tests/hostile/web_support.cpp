@@ -163,6 +163,8 @@ http_response_reader::~http_response_reader() = default;
 bool http_response_reader::feed(std::string_view bytes) {
   if (!error_.empty())
     return false;
+  if (bytes.empty())
+    return true;  // nothing arrived: to http_parser, no bytes would mean the end of the stream
   if (upgraded_) {
     leftover_.append(bytes);
     return true;

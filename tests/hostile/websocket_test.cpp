@@ -377,6 +377,51 @@ TEST_SUITE("hostile websocket") {
     CHECK(told == sockets.size());
   }
 
+  TEST_CASE("1,000 WebSockets opened and dropped every way free their connection slots") {
+    // Few slots: a slot that is not given back shows at once.
+    web_scene scene({"--max-connections", "12"});
+    for (int i = 0; i < 1000; ++i) {
+      CAPTURE(i);
+      auto ws = open_ws(scene);
+      switch (i % 5) {
+        case 0:  // a clean close, echoed
+          REQUIRE(ws.send(close_frame(1000)));
+          REQUIRE(ws.await_close(seconds(5)) == std::optional<std::uint16_t>(1000));
+          break;
+        case 1:  // a reset, idle
+          ws.conn().close_with_reset();
+          break;
+        case 2:  // FIN without a close frame
+          ws.conn().close();
+          break;
+        case 3:  // a reset in the middle of an answer
+          REQUIRE(ws.send(request(i, 25000)));
+          REQUIRE(ws.next_frame(seconds(5)));
+          ws.conn().close_with_reset();
+          break;
+        default:  // a protocol error, answered with 1002
+          REQUIRE(ws.send(client_frame(op_text, "x", unmasked())));
+          REQUIRE(ws.await_close(seconds(5)) == std::optional<std::uint16_t>(protocol_error));
+          break;
+      }
+    }
+    // All slots but the ones the legitimate clients use are free again: 10 sockets open.
+    std::vector<ws_client> held;
+    CHECK(eventually(seconds(5), [&] {
+      held.clear();
+      for (int i = 0; i < 10; ++i) {
+        auto ws = ws_client::open(scene.http_port());
+        if (!ws)
+          return false;
+        held.push_back(std::move(*ws));
+      }
+      return true;
+    }));
+    held.clear();
+    scene.legit_step();
+    scene.finish();
+  }
+
   TEST_CASE("bad handshakes: a bad key is 400, a bad version 426, and the socket never opens") {
     web_scene scene;
     struct row {
