@@ -154,6 +154,29 @@ TEST_SUITE("hostile http load") {
     scene.finish();
   }
 
+  TEST_CASE(
+      "--send-buffer caps what the kernel queues for an HTTP or WebSocket reader that "
+      "does not read") {
+    web_scene scene({"--send-buffer", "8192", "--session-timeout", "0"});
+    auto http = raw_conn::connect(scene.http_port(), seconds(5), small_receive_buffer);
+    REQUIRE(http);
+    REQUIRE(http->send_all(get_request("/v1/fibonacci?n=25000"), seconds(5)));
+    std::string why;
+    auto ws = ws_client::open(scene.http_port(), small_receive_buffer, &why,
+                              text_frame(R"({"id":1,"n":25000})"));
+    REQUIRE_MESSAGE(ws.has_value(), why);
+    for (raw_conn* c : {&*http, &ws->conn()}) {
+      REQUIRE(wait_until_write_stalls(scene.http_port(), *c, seconds(10)));
+      const auto queued = server_side_send_queue(scene.http_port(), *c);
+      REQUIRE(queued.has_value());
+      MESSAGE("queued in the server's socket: " << *queued << " bytes");
+      // Linux doubles SO_SNDBUF for its bookkeeping; without the flag: megabytes.
+      CHECK(*queued <= 2 * 8192);
+    }
+    scene.legit_step();
+    scene.finish();
+  }
+
   TEST_CASE("10,000 requests pipelined in one write are answered in order when read") {
     web_scene scene({"--session-timeout", "0"});
     constexpr std::size_t count = 10'000;

@@ -17,6 +17,13 @@ std::span<char> read_scratch() noexcept {
   return scratch;
 }
 
+void set_accepted_socket_options(asio::ip::tcp::socket& socket, std::size_t send_buffer) noexcept {
+  std::error_code ignored;
+  socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+  if (send_buffer > 0)
+    socket.set_option(asio::socket_base::send_buffer_size(static_cast<int>(send_buffer)), ignored);
+}
+
 // recv() and send() themselves rather than Asio's read_some() and write_some(): these run
 // for every request and reply, the socket is already non-blocking, and the wrappers' state
 // checks and error translation cost about a hundred instructions per request.

@@ -35,6 +35,10 @@ inline bool would_block(const std::error_code& ec) noexcept {
          ec.category() == asio::error::get_system_category();
 }
 
+/// The options every accepted socket gets, whatever its protocol: no Nagle delay, and
+/// SO_SNDBUF = `send_buffer` unless 0 (the server's --send-buffer).
+void set_accepted_socket_options(asio::ip::tcp::socket& socket, std::size_t send_buffer) noexcept;
+
 /// Reads what a plain TCP socket (non-blocking) has into read_scratch(), without waiting:
 /// would_block when it has nothing. `bytes` views the scratch buffer until the caller next
 /// suspends.
