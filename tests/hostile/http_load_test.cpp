@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -125,13 +126,16 @@ TEST_SUITE("hostile http load") {
                      "--session-timeout", "0"});
     const auto rss_before = scene.rss_kib();
     std::vector<raw_conn> conns;
-    for (int i = 0; i < 100; ++i) {
+    // Each fills a kernel send buffer (up to 4 MB) before it stalls: under sanitizers,
+    // rendering that much for 100 connections takes minutes, so 25 of them there.
+    const int readers = sanitized ? 25 : 100;
+    for (int i = 0; i < readers; ++i) {
       auto c = raw_conn::connect(scene.http_port(), seconds(5), small_receive_buffer);
       REQUIRE(c);
       REQUIRE(c->send_all(get_request("/v1/fibonacci?n=25000"), seconds(5)));
       conns.push_back(std::move(*c));
     }
-    CHECK(wait_until_writes_stall(scene.http_port(), conns, seconds(20)));
+    CHECK(wait_until_writes_stall(scene.http_port(), conns, seconds(60)));
     const auto per_connection = growth_kib(rss_before, scene.rss_kib()) * 1024 / conns.size();
     // A stalled streaming connection holds its output (the threshold, plus the one piece of
     // about --output-buffer rendered past it: 2 x --output-buffer), the renderer's two numbers
@@ -244,12 +248,16 @@ TEST_SUITE("hostile http load") {
   }
 
   TEST_CASE("a flood of 20,000 distinct answers keeps the response cache near its byte budget") {
-    constexpr std::size_t cache_bytes = 4 * 1024 * kib;
+    // Scaled down under sanitizers, whose allocators keep freed memory in quarantine
+    // (256 MB by default): there RSS says nothing of the cache, and is only reported.
+    const std::size_t cache_bytes = (sanitized ? 1 : 4) * 1024 * kib;
     web_scene scene({"--http-cache-bytes", std::to_string(cache_bytes), "--session-timeout", "0"});
-    constexpr std::size_t count = 20'000;
+    const std::size_t count = sanitized ? 5'000 : 20'000;
     constexpr std::size_t per_from = 20;  // ranges from=i/20, to=from+i%20: all distinct
     const auto rss_before = scene.rss_kib();
     std::atomic<int> wrong{0};
+    std::mutex problems_mutex;
+    std::string problems;
     auto flood = [&] {
       std::vector<std::thread> senders;
       for (std::size_t t = 0; t < 4; ++t) {
@@ -271,8 +279,10 @@ TEST_SUITE("hostile http load") {
           conn->send_all(pipeline, seconds(30));
           reader.join();
           if (x.responses.size() != asked.size()) {
-            MESSAGE("connection " << t << ": " << x.responses.size() << " of " << asked.size()
-                                  << " responses, " << x.parse_error);
+            const std::lock_guard lock(problems_mutex);
+            problems += "connection " + std::to_string(t) + ": " +
+                        std::to_string(x.responses.size()) + " of " + std::to_string(asked.size()) +
+                        " responses, " + x.parse_error + "\n";
             ++wrong;
             return;
           }
@@ -292,12 +302,14 @@ TEST_SUITE("hostile http load") {
     flood();  // the same keys again, long evicted: the cache turns over once more
     const auto after_second = growth_kib(rss_before, scene.rss_kib());
     MESSAGE("RSS growth with --http-cache-bytes " << cache_bytes / kib << " KiB: " << after_first
-                                                  << " KiB after 20,000 distinct answers, "
-                                                  << after_second << " KiB after 20,000 more");
-    CHECK(wrong.load() == 0);
+                                                  << " KiB after " << count << " distinct answers, "
+                                                  << after_second << " KiB after as many more");
+    CHECK_MESSAGE(wrong.load() == 0, problems);
     // The cache charges each entry its key, its body and 128 bytes of bookkeeping; the
     // allocator's own overhead and fragmentation come on top: about twice the budget.
-    CHECK(after_second <= (3 * cache_bytes / kib + 8 * kib) * asan_memory_factor);
+    if (!sanitized) {
+      CHECK(after_second <= 3 * cache_bytes / kib + 8 * kib);
+    }
     scene.finish();
   }
 

@@ -416,7 +416,8 @@ TEST_SUITE("hostile http") {
         conn->send_all(get_request("/v1/fibonacci?n=" + std::to_string(n), {}, true), seconds(5)));
     std::string first;
     conn->read_some(first, seconds(5), 1000);
-    REQUIRE(wait_until_write_stalls(scene.http_port(), *conn, seconds(10)));
+    // The answer is flowing, most of it still queued at the server (this client's window is
+    // small): more bytes now, then read on at full speed (a lingering close waits 2 s).
     REQUIRE(conn->send_all(get_request("/healthz") + std::string(20 * kib, ' '), seconds(5)));
     http_response_reader reader;
     std::string rest;

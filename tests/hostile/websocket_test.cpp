@@ -322,7 +322,10 @@ TEST_SUITE("hostile websocket") {
     web_scene scene({"--websocket-idle-timeout", "2"});
     const auto rss_before = scene.rss_kib();
     std::vector<ws_client> sockets;
-    for (int i = 0; i < 50; ++i) {
+    // Under sanitizers fewer (each fills up to 4 MB of kernel buffer first), and RSS is only
+    // reported: their allocators keep every freed frame in quarantine (256 MB by default).
+    const int readers = sanitized ? 12 : 50;
+    for (int i = 0; i < readers; ++i) {
       sockets.push_back(open_ws(scene, small_receive_buffer));
       REQUIRE(sockets.back().send(request(i, 25000)));
     }
@@ -340,10 +343,12 @@ TEST_SUITE("hostile websocket") {
     // The endpoint never holds more than its 256 KiB of unwritten output (frames are produced
     // only below a 64 KiB low-water mark, but the buffer's capacity grows by doubling); 64 KiB
     // covers the answer's two numbers, wslay's context and allocator slack.
-    const std::size_t bound = (256 * kib + 64 * kib) * asan_memory_factor;
+    const std::size_t bound = 256 * kib + 64 * kib;
     MESSAGE("server RSS per WebSocket that never reads n=25000: " << per_socket << " bytes (bound "
                                                                   << bound << ")");
-    CHECK(per_socket <= bound);
+    if (!sanitized) {
+      CHECK(per_socket <= bound);
+    }
     scene.legit_step();
     // The WebSocket idle timer (2 s) cuts them: their writes make no progress.
     CHECK(eventually(seconds(15),
