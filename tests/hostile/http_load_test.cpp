@@ -318,6 +318,7 @@ TEST_SUITE("hostile http load") {
     const auto fds_before = open_fds(scene.pid());
     std::atomic<int> wrong{0};
     std::vector<std::thread> flood;
+    const auto start = test_clock::now();
     for (int t = 0; t < 4; ++t) {
       flood.emplace_back([&, t] {
         for (int i = 0; i < 500; ++i) {
@@ -334,6 +335,9 @@ TEST_SUITE("hostile http load") {
       scene.legit_step();
     for (auto& t : flood)
       t.join();
+    MESSAGE("2,000 HTTP/1.0 requests, a connection each, in "
+            << std::chrono::duration_cast<milliseconds>(test_clock::now() - start).count()
+            << " ms");
     CHECK(wrong.load() == 0);
     // HTTP/1.0 with keep-alive, pipelined: answered in order, the connection kept.
     std::string pipeline;
@@ -359,6 +363,7 @@ TEST_SUITE("hostile http load") {
     std::atomic<int> wrong{0};
     std::vector<std::thread> storm;
     const int per_thread = sanitized ? 1000 : 2000;
+    const auto start = test_clock::now();
     for (int t = 0; t < 4; ++t) {
       storm.emplace_back([&, t] {
         for (int i = 0; i < per_thread; ++i) {
@@ -381,6 +386,10 @@ TEST_SUITE("hostile http load") {
       scene.legit_step();
     for (auto& t : storm)
       t.join();
+    const int total = 4 * per_thread;
+    MESSAGE(total << " connections, one request each, in "
+                  << std::chrono::duration_cast<milliseconds>(test_clock::now() - start).count()
+                  << " ms");
     CHECK(failed.load() == 0);
     CHECK(wrong.load() == 0);
     CHECK_MESSAGE(
