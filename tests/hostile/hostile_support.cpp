@@ -17,8 +17,8 @@
 #include <utility>
 
 #include "../integration/json_fields.hpp"
-#include "numsequence/sequence/checksum.hpp"
 #include "numsequence/protocol/codec.hpp"
+#include "numsequence/sequence/checksum.hpp"
 
 namespace numsequence::hostile {
 namespace {

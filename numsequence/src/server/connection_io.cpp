@@ -1,5 +1,7 @@
 #include "connection_io.hpp"
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -13,6 +15,13 @@ std::span<char> read_scratch() noexcept {
   // 64 KiB: a read takes a whole burst of pipelined requests at once.
   thread_local std::array<char, 64 * 1024> scratch;
   return scratch;
+}
+
+void set_accepted_socket_options(asio::ip::tcp::socket& socket, std::size_t send_buffer) noexcept {
+  std::error_code ignored;
+  socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+  if (send_buffer > 0)
+    socket.set_option(asio::socket_base::send_buffer_size(static_cast<int>(send_buffer)), ignored);
 }
 
 // recv() and send() themselves rather than Asio's read_some() and write_some(): these run
@@ -52,6 +61,13 @@ std::size_t write_now(connection_stream& stream, std::string_view bytes, std::er
       return 0;
     }
   }
+}
+
+std::size_t unacknowledged_bytes(asio::ip::tcp::socket& socket) noexcept {
+  int queued = 0;
+  if (!socket.is_open() || ::ioctl(socket.native_handle(), SIOCOUTQ, &queued) != 0 || queued < 0)
+    return 0;
+  return static_cast<std::size_t>(queued);
 }
 
 asio::awaitable<std::error_code> write_rest(connection_stream& stream, std::string_view bytes) {

@@ -35,6 +35,10 @@ inline bool would_block(const std::error_code& ec) noexcept {
          ec.category() == asio::error::get_system_category();
 }
 
+/// The options every accepted socket gets, whatever its protocol: no Nagle delay, and
+/// SO_SNDBUF = `send_buffer` unless 0 (the server's --send-buffer).
+void set_accepted_socket_options(asio::ip::tcp::socket& socket, std::size_t send_buffer) noexcept;
+
 /// Reads what a plain TCP socket (non-blocking) has into read_scratch(), without waiting:
 /// would_block when it has nothing. `bytes` views the scratch buffer until the caller next
 /// suspends.
@@ -45,6 +49,10 @@ std::error_code read_into_scratch(asio::ip::tcp::socket& socket, std::string_vie
 /// asynchronous completion and an extra epoll_wait. TLS writes nothing here: a record must
 /// never be cut by a would-block.
 std::size_t write_now(connection_stream& stream, std::string_view bytes, std::error_code& ec);
+
+/// Bytes written to a socket that its peer has not acknowledged yet (SIOCOUTQ): what a close
+/// that resets the connection would destroy. 0 if unknown.
+std::size_t unacknowledged_bytes(asio::ip::tcp::socket& socket) noexcept;
 
 /// Writes all of `bytes`, asynchronously: what write_now() did not take.
 asio::awaitable<std::error_code> write_rest(connection_stream& stream, std::string_view bytes);

@@ -8,8 +8,9 @@ http_driver::http_driver(std::shared_ptr<server::impl> srv, asio::ip::tcp::socke
                          const asio::ip::tcp::endpoint& remote)
     : stream_driver(srv, connection_stream(std::move(socket)), remote, srv->http_config,
                     srv->http_services, clock::now()) {
-  std::error_code ignored;
-  stream_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+  // --send-buffer too: a reader that stops must not hold megabytes of kernel memory here
+  // either (the WebSocket keeps the socket, and so the option).
+  set_accepted_socket_options(stream_.socket(), srv->config.send_buffer);
 }
 
 asio::awaitable<bool> http_driver::other_step(io_step step) {

@@ -1,6 +1,7 @@
 #pragma once
 // Internal: the I/O loop every server connection shares, whatever its protocol.
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/ssl/stream.hpp>
@@ -8,6 +9,7 @@
 #include <exception>
 #include <memory>
 #include <string_view>
+#include <tuple>
 #include <utility>
 
 #include "connection_base.hpp"
@@ -20,6 +22,13 @@
 #include "server_impl.hpp"
 
 namespace numsequence::detail {
+
+/// How long a lingering close (see stream_driver) waits at most for the peer to acknowledge
+/// what it was sent, and the longest pause between two looks (the first is after 1 ms: on a
+/// local network the acknowledgement is there by then, and the connection's place is free
+/// again at once).
+inline constexpr std::chrono::seconds lingering_limit{2};
+inline constexpr std::chrono::milliseconds lingering_poll{50};
 
 /// Carries out the steps a connection's state machine asks for (io_step): reads, writes and
 /// close here; the protocol's own steps (a store operation, a pause, an upgrade) in the
@@ -36,10 +45,23 @@ namespace numsequence::detail {
 /// and lifetime(), and may have count_into(metrics_shard*) (it counts messages itself).
 /// `Derived` names its `transport` (metrics and logs) and may define other_step(io_step) (a
 /// coroutine answering whether the connection goes on), on_end() (a coroutine run once the
-/// socket is closed) and on_close_now() (cancel its own timers).
+/// connection is over), on_close_now() (cancel its own timers) and last_words() (before
+/// close_soon() closes a connection at once, the bytes that say why, written if the socket
+/// takes them at once).
 ///
 /// Counting: the connection's open and close, in numsequence_connections{transport}; a
 /// machine that counts is given the shard of the thread it runs on.
+///
+/// How a connection closes. A close its protocol decides (an error answered, the last
+/// response, a WebSocket close frame, the peer's end) while the peer has not acknowledged
+/// everything written is a lingering close: a FIN after the last byte, the peer's bytes read
+/// and dropped, and the socket closed once the peer has it all, or closes, or lingering_limit
+/// has passed. Closed at once, the socket would be reset by the kernel as soon as a byte from
+/// the peer is found unread, now or later, dropping what was not delivered yet: the end of a
+/// streamed answer to a client that sent more meanwhile, a 413 to a client still sending its
+/// body. Meanwhile the connection keeps its place in --max-connections (lingering sockets
+/// stay bounded too); on a local network that is about a millisecond. The timers' closes and
+/// abort() are immediate.
 template <class Derived, class Machine>
 class stream_driver : public connection_base {
  public:
@@ -58,8 +80,11 @@ class stream_driver : public connection_base {
     if (machine_.lifetime().closed())
       return;
     log_connection(log_level::debug, "closing connection: ", why);
-    if (machine_.lifetime().request_close(clock::now()) == connection_lifetime::verdict::close_now)
+    if (machine_.lifetime().request_close(clock::now()) ==
+        connection_lifetime::verdict::close_now) {
+      derived().last_words();
       close_now();
+    }
   }
   void abort() override { close_now(); }
   asio::any_io_executor executor() override { return stream_.get_executor(); }
@@ -105,6 +130,7 @@ class stream_driver : public connection_base {
   asio::awaitable<bool> other_step(io_step) { co_return false; }
   asio::awaitable<void> on_end() { co_return; }
   void on_close_now() {}
+  void last_words() {}
 
   /// The socket went to another connection (an upgrade), which takes this one's place in the
   /// connection limit too: ending this one frees no place.
@@ -248,6 +274,12 @@ class stream_driver : public connection_base {
   }
 
   void end() {
+    if (!stream_.is_tls() && unacknowledged_bytes(stream_.socket()) > 0) {
+      machine_.lifetime().close();
+      watchdog_.cancel();
+      asio::co_spawn(stream_.get_executor(), finish_lingering(self()), asio::detached);
+      return;
+    }
     close_now();
     asio::co_spawn(stream_.get_executor(), finish(self()), asio::detached);
   }
@@ -258,6 +290,47 @@ class stream_driver : public connection_base {
     // After its place in the connection limit is free: a scrape that sees it closed may count
     // on that place.
     self->server_->shard().connection_closed(Derived::transport);
+  }
+
+  static asio::awaitable<void> finish_lingering(std::shared_ptr<Derived> self) {
+    // The protocol is over (a session is released at once); only the socket lingers.
+    co_await self->on_end();
+    co_await self->linger();
+    self->close_now();
+    self->server_->connection_ended(self.get(), !self->handed_over_);
+    self->server_->shard().connection_closed(Derived::transport);
+  }
+
+  /// The lingering close (see the class comment). abort() ends it within lingering_poll.
+  asio::awaitable<void> linger() {
+    auto& socket = stream_.socket();
+    std::error_code ec;
+    socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    asio::steady_timer tick(socket.get_executor());
+    const auto until = clock::now() + lingering_limit;
+    std::chrono::milliseconds pause{1};
+    while (!ec && socket.is_open() && unacknowledged_bytes(socket) > 0 && clock::now() < until) {
+      // A client that sends everything before it reads must get to reading.
+      if (!drain_input())
+        co_return;  // the peer closed or reset: nothing more to wait for
+      tick.expires_after(pause);
+      pause = std::min(2 * pause, lingering_poll);
+      std::tie(ec) = co_await tick.async_wait(use_nothrow);
+    }
+  }
+
+  /// Reads and drops what the peer has sent (at most 4 MiB per call); false once it has
+  /// closed or reset.
+  bool drain_input() {
+    for (int i = 0; i < 64; ++i) {
+      std::string_view dropped;
+      const std::error_code ec = read_into_scratch(stream_.socket(), dropped);
+      if (would_block(ec))
+        return true;
+      if (ec)
+        return false;
+    }
+    return true;
   }
 
   asio::awaitable<bool> handshake() {

@@ -9,12 +9,7 @@ namespace numsequence::detail {
 namespace {
 
 connection_stream make_stream(const server::impl& srv, asio::ip::tcp::socket socket) {
-  std::error_code ignored;
-  socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-  if (srv.config.send_buffer > 0) {
-    socket.set_option(asio::socket_base::send_buffer_size(static_cast<int>(srv.config.send_buffer)),
-                      ignored);
-  }
+  set_accepted_socket_options(socket, srv.config.send_buffer);
   if (srv.config.tls)
     return connection_stream(std::move(socket), *srv.config.tls);
   return connection_stream(std::move(socket));

@@ -1,5 +1,7 @@
 #include "numsequence/server/websocket_connection.hpp"
 
+#include <utility>
+
 #include "numsequence/websocket/stream_request.hpp"
 
 namespace numsequence {
@@ -39,13 +41,18 @@ io_step websocket_connection::next(clock::time_point now) {
     }
     // A stop asked for while an answer was being written: the answer is out, so say goodbye.
     if (lifetime_.closing() && !answer_ && !going_away_sent_) {
-      going_away_sent_ = true;
-      endpoint_.close(close_code::going_away, "server stopping");
+      going_away();
       continue;
     }
     lifetime_.reply_finished();
     return io_step::read;
   }
+}
+
+void websocket_connection::going_away() {
+  if (std::exchange(going_away_sent_, true))
+    return;
+  endpoint_.close(close_code::going_away, "server stopping");
 }
 
 void websocket_connection::take_request(clock::time_point now) {

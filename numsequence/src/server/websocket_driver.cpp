@@ -19,4 +19,14 @@ asio::awaitable<void> websocket_driver::on_end() {
   co_return;
 }
 
+void websocket_driver::last_words() {
+  // A socket waiting for its next request when the server stops is told so (1001), as RFC
+  // 6455 section 7.4.1 asks of an endpoint going away; a browser would otherwise see 1006.
+  // A close frame fits any socket buffer that is not full of unread answers; if it does
+  // not, the peer is not reading and learns nothing either way.
+  machine_.going_away();
+  std::error_code ignored;
+  write_now(stream_, machine_.output(), ignored);
+}
+
 }  // namespace numsequence::detail

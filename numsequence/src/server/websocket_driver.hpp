@@ -22,6 +22,7 @@ class websocket_driver final : public stream_driver<websocket_driver, websocket_
  private:
   friend class stream_driver<websocket_driver, websocket_connection>;
   asio::awaitable<void> on_end();
+  void last_words();
 };
 
 }  // namespace numsequence::detail

@@ -71,6 +71,10 @@ class websocket_connection {
   connection_lifetime& lifetime() noexcept { return lifetime_; }
   const connection_lifetime& lifetime() const noexcept { return lifetime_; }
 
+  /// @brief The server goes away (it stops) while the socket waits for a request: queues the
+  /// 1001 close frame in output(). Once at most; nothing if the socket is closing already.
+  void going_away();
+
   /// @brief Requests answered so far (errors included).
   std::uint64_t requests() const noexcept { return requests_; }
 
