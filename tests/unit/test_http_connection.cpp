@@ -49,7 +49,9 @@ struct fake_services : http_services {
   }
   std::string metrics() override { return "numsequence_up 1\n"; }
   std::optional<std::string> not_ready() override { return not_ready_; }
-  void answered(route_kind kind, unsigned status) override { answers.emplace_back(kind, status); }
+  void answered(const route_result& route, unsigned status) override {
+    answers.emplace_back(route.kind, status);
+  }
 };
 
 http_connection_config config(std::size_t output_buffer = 64 * 1024,
