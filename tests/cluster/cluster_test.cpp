@@ -271,7 +271,7 @@ TEST_CASE("cluster: a server killed mid-transfer of a Fibonacci session, another
       {"NEW", "3000", servers[0]->port_text(), "--client_id", id, "--batch-size", "10",
        "--sequence", "fibonacci", "--server", "127.0.0.1:" + servers[1]->port_text(), "--json"},
       dir.path());
-  REQUIRE(servers[0]->process().wait_for_stderr_containing(" created (", seconds(10)));
+  REQUIRE(servers[0]->process().wait_for_stderr_containing("session created", seconds(10)));
   const auto killed = servers[0]->stop(SIGKILL);
   REQUIRE(killed.has_value());
 

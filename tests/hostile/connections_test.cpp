@@ -39,13 +39,12 @@ std::size_t idle_connection_target() {
   return count;
 }
 
-/// The HTTP port of a scene's server started with `--http 0` (its second stdout line).
+/// The HTTP port of a scene's server started with `--http 0` (its second stdout line, read
+/// by running_server).
 std::uint16_t http_port_of(attack_scene& scene) {
-  const auto line = scene.server().process().read_stdout_line(seconds(10));
-  constexpr std::string_view prefix = "http listening on 127.0.0.1:";
-  REQUIRE(line.has_value());
-  REQUIRE(line->starts_with(prefix));
-  return static_cast<std::uint16_t>(std::stoi(line->substr(prefix.size())));
+  const std::uint16_t port = scene.server().http_port();
+  REQUIRE(port > 0);
+  return port;
 }
 
 }  // namespace

@@ -671,17 +671,10 @@ std::vector<std::string> web_scene::with_http(std::vector<std::string> args) {
   return args;
 }
 
-web_scene::web_scene(std::vector<std::string> server_args) : scene_(with_http(server_args)) {
-  const auto line = scene_.server().process().read_stdout_line(seconds(10));
-  REQUIRE_MESSAGE(line.has_value(), "no second ready line (http listening on ...)");
-  constexpr std::string_view prefix = "http listening on 127.0.0.1:";
-  REQUIRE_MESSAGE(line->starts_with(prefix), "unexpected second line: " << *line);
-  const std::string_view digits = std::string_view(*line).substr(prefix.size());
-  unsigned value = 0;
-  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-  REQUIRE(
-      (ec == std::errc{} && end == digits.data() + digits.size() && value > 0 && value <= 65535));
-  http_port_ = static_cast<std::uint16_t>(value);
+// The fixture reads the second ready line (`http listening on 127.0.0.1:PORT`) itself.
+web_scene::web_scene(std::vector<std::string> server_args)
+    : scene_(with_http(std::move(server_args))), http_port_(scene_.server().http_port()) {
+  REQUIRE(http_port_ > 0);
 }
 
 void web_scene::legit_step() {

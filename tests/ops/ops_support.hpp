@@ -35,17 +35,9 @@ inline process_options command(std::vector<std::string> argv) {
 class ops_server {
  public:
   explicit ops_server(std::vector<std::string> args = {}, bool test_mode = true)
-      : server_(with_http(std::move(args)), test_mode) {
-    const auto line = server_.process().read_stdout_line(server_ready_timeout);
-    REQUIRE_MESSAGE(line.has_value(), "no second stdout line (the HTTP listener)");
-    constexpr std::string_view prefix = "http listening on 127.0.0.1:";
-    REQUIRE_MESSAGE(line->starts_with(prefix), "unexpected second line: " << *line);
-    const std::string_view digits = std::string_view(*line).substr(prefix.size());
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-    REQUIRE(
-        (ec == std::errc{} && end == digits.data() + digits.size() && value > 0 && value <= 65535));
-    http_port_ = static_cast<std::uint16_t>(value);
+      // running_server reads the second stdout line (`http listening on 127.0.0.1:PORT`).
+      : server_(with_http(std::move(args)), test_mode), http_port_(server_.http_port()) {
+    REQUIRE_MESSAGE(http_port_ > 0, "no HTTP port from the second stdout line");
   }
 
   running_server& server() noexcept { return server_; }
