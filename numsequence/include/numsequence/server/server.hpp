@@ -28,7 +28,8 @@ struct http_listener_config {
   using duration = std::chrono::steady_clock::duration;
   std::optional<std::uint16_t> port;  ///< nullopt: no HTTP listener; 0: any free port
   /// A WebSocket on which the client asks nothing for this long is closed; a person decides
-  /// when to ask for the next computation (document 000). 0: never.
+  /// when to ask for the next computation (as in the original WebSocket service the project
+  /// grew from). 0: never.
   duration websocket_idle_timeout = std::chrono::minutes(10);
   /// Rendered answers kept in memory, shared by every thread (--http-cache-bytes).
   std::size_t cache_bytes = 64 * 1024 * 1024;
