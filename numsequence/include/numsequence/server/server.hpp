@@ -1,5 +1,9 @@
 #pragma once
-/// @brief The numsequence TCP server: one coroutine per connection over a session_store.
+/// @brief The numsequence server: the resumable TCP protocol over a session_store and, given an
+/// HTTP port, Fibonacci over HTTP and WebSocket. A plain-TCP connection's steps run in a plain
+/// loop while they complete at once; only a step that has to wait (a store call, a pause, a
+/// write the socket cannot take) runs in a coroutine, and an idle connection holds none. A TLS
+/// connection runs in one coroutine from its handshake to its end.
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -96,7 +100,8 @@ struct server_config {
 class connection_registry;
 std::shared_ptr<connection_registry> make_connection_registry();
 
-/// @brief Accepts connections and serves the protocol on them.
+/// @brief Accepts connections and serves the resumable protocol on them, and HTTP and WebSocket
+/// on the HTTP listener's.
 ///
 /// Lifetime: the io_context, the store and the server must outlive every
 /// connection; run the io_context until stop() has reported completion through
