@@ -10,7 +10,7 @@
 /// std::string body = m.serialize();         // GET /metrics, with metrics::content_type
 /// @endcode
 ///
-/// Why shards: a RECV costs about 3,200 instructions in all, so the counters an event loop
+/// Why shards: a RECV costs about 3,000 instructions in all, so the counters an event loop
 /// bumps per message must cost next to nothing. Each shard is one thread's plain counters on
 /// cache lines of its own; a bump is a relaxed load and store (no locked instruction, no
 /// shared line), and a scrape sums the shards. Relaxed atomics make a concurrent scrape
