@@ -3,14 +3,15 @@
 # connection after 50 ms (the reference's scenario 3, in one command).
 #
 # Usage: examples/dropped-session.sh [BUILD_DIR]
-#   BUILD_DIR holds numsequence-server and numsequence-client (default: ./build/apps).
+#   BUILD_DIR holds numsequence-server and numsequence-client (default: ./build/release/apps,
+#   where scripts/build puts them).
 #   NUMSEQUENCE_SERVER and NUMSEQUENCE_CLIENT, if set, name each binary directly.
 #
 # The server runs in test mode, so the numbers are the reference's and the result is known
 # in advance: SUM 504721, checksum 589f9ca74cb5ea9a32eddd14840d5b64.
 set -euo pipefail
 
-build_dir=${1:-./build/apps}
+build_dir=${1:-./build/release/apps}
 server=${NUMSEQUENCE_SERVER:-$build_dir/numsequence-server}
 client=${NUMSEQUENCE_CLIENT:-$build_dir/numsequence-client}
 for bin in "$server" "$client"; do
