@@ -75,6 +75,9 @@ void add_http_options(cxxopts::Options& options) {
      "transport", cxxopts::value<std::string>()->default_value("25000"))
     ("http-cache-bytes", "memory for rendered answers, shared by every thread (0: no cache)",
      cxxopts::value<std::string>()->default_value("67108864"))
+    ("http-large-cache-bytes", "memory for answers too large to render whole, kept once "
+     "streamed (0: none kept; up to twice this while being filled)",
+     cxxopts::value<std::string>()->default_value("134217728"))
     ("websocket-idle-timeout", "close a WebSocket that asks for nothing for this long (0: never)",
      cxxopts::value<std::string>()->default_value("600"))
     ("test-drop-websocket-after", "test only: drop every WebSocket after this many answer frames",
@@ -164,6 +167,8 @@ void read_http_options(const cxxopts::ParseResult& args, server_config& c) {
   c.max_fibonacci = parse_size(args, "max-fibonacci", 1, 1'000'000'000, "1-1000000000");
   c.http.cache_bytes =
       parse_size(args, "http-cache-bytes", 0, std::size_t{1} << 40, "0-1099511627776 bytes");
+  c.http.large_cache_bytes =
+      parse_size(args, "http-large-cache-bytes", 0, std::size_t{1} << 40, "0-1099511627776 bytes");
   c.http.websocket_idle_timeout = cli::parse_seconds(
       "websocket-idle-timeout", args["websocket-idle-timeout"].as<std::string>());
   if (args.count("test-drop-websocket-after")) {

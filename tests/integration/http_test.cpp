@@ -159,6 +159,28 @@ TEST_SUITE("http") {
     CHECK(md5_hex(lines.body) == lines_25000_md5);
   }
 
+  TEST_CASE("the largest answer is kept once streamed: asked again, it comes sized and exact") {
+    running_server server(with_http);
+    const auto first = fetch(server, request_head("/v1/fibonacci?n=25000"));
+    CHECK(first.chunked);
+    CHECK(md5_hex(first.body) == json_25000_md5);
+    const auto again = fetch(server, request_head("/v1/fibonacci?n=25000"));
+    CHECK(again.status == 200);
+    CHECK_FALSE(again.chunked);
+    CHECK(again.header("Content-Length") == std::to_string(json_25000_size));
+    CHECK(again.header("ETag") == first.header("ETag"));
+    CHECK(md5_hex(again.body) == json_25000_md5);
+  }
+
+  TEST_CASE("--http-large-cache-bytes 0 keeps no large answer: every one is streamed") {
+    running_server server({"--http", "0", "--http-large-cache-bytes", "0"});
+    for (int i = 0; i < 2; ++i) {
+      const auto r = fetch(server, request_head("/v1/fibonacci?n=25000"));
+      CHECK(r.chunked);
+      CHECK(md5_hex(r.body) == json_25000_md5);
+    }
+  }
+
   TEST_CASE("a large answer to HTTP/1.0 ends with the connection") {
     running_server server(with_http);
     auto c = connect(server);

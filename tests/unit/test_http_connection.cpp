@@ -36,12 +36,16 @@ constexpr std::size_t longest_number_1000 = 209;
 
 /// What the server would provide, with fixed answers and a record of what was asked.
 struct fake_services : http_services {
+  /// @param large_bytes  the large-answer cache's budget: off unless a test turns it on
+  explicit fake_services(std::size_t large_bytes = 0) : large_(large_bytes, 1) {}
   response_cache cache_{4 * 1024 * 1024};
+  response_cache large_;
   std::optional<std::string> not_ready_;
   std::vector<std::pair<route_kind, unsigned>> answers;
 
   std::string_view date() override { return date_text; }
   response_cache& cache() override { return cache_; }
+  response_cache& large_answers() override { return large_; }
   std::string page(const route_result& r) override {
     if (r.status != 200)
       return "<p>error: " + r.message + "</p>";
@@ -82,14 +86,21 @@ std::string head_of(std::string_view response) {
 /// upgrade. Records every write.
 struct driver {
   http_connection_config cfg;  // outlives the connection, as a server's does
-  fake_services services;
+  fake_services own_services;
+  fake_services& services;  // own_services, or those of another driver (one server)
   http_connection c;
   std::vector<std::string> writes;
   std::function<void(std::size_t)> on_write;  // during each write, before it completes
   std::chrono::steady_clock::time_point now = t0;
   std::string lent;
 
-  explicit driver(http_connection_config config_ = config()) : cfg(config_), c(cfg, services, t0) {
+  explicit driver(http_connection_config config_ = config(), std::size_t large_bytes = 0)
+      : cfg(config_), own_services(large_bytes), services(own_services), c(cfg, services, t0) {
+    c.lifetime().ready(t0);
+  }
+  /// A second connection of the same server: `shared` must outlive it.
+  driver(http_connection_config config_, fake_services& shared)
+      : cfg(config_), services(shared), c(cfg, services, t0) {
     c.lifetime().ready(t0);
   }
 
@@ -371,6 +382,67 @@ TEST_CASE(
   CHECK(md5_hex(r[0].body) == json_1000_md5);
   for (std::size_t i = 1; i < d.writes.size(); ++i)
     CHECK(d.writes[i].size() <= 1024 + longest_number_1000 + 1);
+}
+
+TEST_CASE("http_connection: a large answer is kept once streamed, and asked again comes sized") {
+  driver d(streaming_config(), /*large_bytes=*/1024 * 1024);
+  d.feed(get("/v1/fibonacci?n=1000"));
+  CHECK(d.run() == io_step::read);
+  d.feed(get("/v1/fibonacci?n=1000"));
+  CHECK(d.run() == io_step::read);
+  const auto r = parse_responses(d.wire());
+  REQUIRE(r.size() == 2);
+  CHECK(r[0].chunked);
+  CHECK(md5_hex(r[0].body) == json_1000_md5);
+  // The second from the large-answer cache: the same bytes and ETag, with a length.
+  CHECK_FALSE(r[1].chunked);
+  CHECK(r[1].header("Content-Length") == std::to_string(json_1000_size));
+  CHECK(md5_hex(r[1].body) == json_1000_md5);
+  CHECK(r[1].header("ETag") == r[0].header("ETag"));
+  const auto stats = d.services.large_.stats();
+  CHECK(stats.insertions == 1);
+  CHECK(stats.hits == 1);
+  // The small answers' cache never holds it.
+  CHECK(d.services.cache_.stats().insertions == 0);
+}
+
+TEST_CASE(
+    "http_connection: one connection at a time keeps a large answer aside, and a cut one "
+    "gives its claim back") {
+  fake_services server(/*large_bytes=*/1024 * 1024);
+  {
+    driver first(streaming_config(), server);
+    first.feed(get("/v1/fibonacci?n=1000"));
+    REQUIRE(first.c.next(first.now) == io_step::write);  // the head and the first piece
+    // Meanwhile a second connection asks the same: streamed exactly, not kept.
+    driver second(streaming_config(), server);
+    second.feed(get("/v1/fibonacci?n=1000"));
+    CHECK(second.run() == io_step::read);
+    const auto r = parse_responses(second.wire());
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].chunked);
+    CHECK(md5_hex(r[0].body) == json_1000_md5);
+    CHECK(server.large_.stats().insertions == 0);
+  }  // the first connection ends mid-answer: its claim goes with it
+  driver third(streaming_config(), server);
+  third.feed(get("/v1/fibonacci?n=1000"));
+  CHECK(third.run() == io_step::read);
+  CHECK(md5_hex(parse_responses(third.wire()).at(0).body) == json_1000_md5);
+  CHECK(server.large_.stats().insertions == 1);
+}
+
+TEST_CASE("http_connection: a large answer over the large-answer budget is streamed, not kept") {
+  // 105,587 bytes against a budget of 100,000: never claimed, never copied aside.
+  driver d(streaming_config(), /*large_bytes=*/100'000);
+  d.feed(get("/v1/fibonacci?n=1000") + get("/v1/fibonacci?n=1000"));
+  CHECK(d.run() == io_step::read);
+  const auto r = parse_responses(d.wire());
+  REQUIRE(r.size() == 2);
+  for (const auto& response : r) {
+    CHECK(response.chunked);
+    CHECK(md5_hex(response.body) == json_1000_md5);
+  }
+  CHECK(d.services.large_.stats().insertions == 0);
 }
 
 TEST_CASE("http_connection: the next piece is rendered only once the previous one is written") {

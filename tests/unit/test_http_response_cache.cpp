@@ -211,3 +211,37 @@ TEST_CASE("http_response_cache: threads sharing the cache see only their keys' b
   CHECK(s.entries <= 64);
   CHECK(s.evictions > 0);
 }
+
+TEST_CASE("http_response_cache: with a share of 1 one entry may take the whole capacity") {
+  response_cache cache{1000, 1};
+  CHECK(cache.max_entry_bytes() == 1000);
+  CHECK(cache.insert("k1", body_of(1000 - 2 - response_cache::entry_overhead)));
+  CHECK_FALSE(cache.insert("k2", body_of(1000 - 2 - response_cache::entry_overhead + 1)));
+  CHECK(cache.find("k1") != nullptr);
+}
+
+TEST_CASE("http_response_cache: one claim per key, none for a stored key, within the capacity") {
+  response_cache cache{10'000, 1};
+  CHECK(cache.claim_fill("a", 4000));
+  CHECK_FALSE(cache.claim_fill("a", 10));  // claimed already
+  CHECK(cache.claim_fill("b", 4000));
+  CHECK_FALSE(cache.claim_fill("c", 2001));  // 4000 + 4000 + 2001 bytes being filled
+  CHECK(cache.claim_fill("c", 1000));
+  CHECK_FALSE(cache.claim_fill("d", 20'000));  // over max_entry_bytes() on its own
+  // A finished fill: stored, then the claim given back; its key cannot be claimed again.
+  CHECK(cache.insert("a", body_of(3500)));
+  cache.release_fill("a");
+  CHECK_FALSE(cache.claim_fill("a", 3500));
+  // The bytes of "a" are free again for another key.
+  CHECK(cache.claim_fill("e", 4000));
+  // An abandoned fill frees its key and bytes.
+  cache.release_fill("b");
+  CHECK(cache.claim_fill("b", 4000));
+  cache.release_fill("not claimed");         // harmless
+  CHECK_FALSE(cache.claim_fill("f", 1001));  // b 4000 + c 1000 + e 4000 + 1001
+}
+
+TEST_CASE("http_response_cache: capacity 0 gives no claim") {
+  response_cache cache{0, 1};
+  CHECK_FALSE(cache.claim_fill("a", 1));
+}

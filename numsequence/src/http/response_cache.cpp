@@ -2,7 +2,8 @@
 
 namespace numsequence {
 
-response_cache::response_cache(std::size_t capacity_bytes) : capacity_(capacity_bytes) {
+response_cache::response_cache(std::size_t capacity_bytes, std::size_t max_entry_share)
+    : capacity_(capacity_bytes), max_entry_share_(max_entry_share == 0 ? 1 : max_entry_share) {
   stats_.capacity = capacity_bytes;
 }
 
@@ -51,6 +52,26 @@ void response_cache::unlink(lru_list::iterator it, lru_list& dropped) {
   stats_.bytes -= it->charge;
   --stats_.entries;
   dropped.splice(dropped.end(), lru_, it);
+}
+
+bool response_cache::claim_fill(std::string_view key, std::size_t body_bytes) {
+  const std::size_t cost = charge(key.size(), body_bytes);
+  const std::lock_guard lock(mutex_);
+  if (capacity_ == 0 || cost > max_entry_bytes() || filling_bytes_ + body_bytes > capacity_)
+    return false;
+  if (index_.contains(key) || filling_.contains(key))
+    return false;
+  filling_.emplace(std::string(key), body_bytes);
+  filling_bytes_ += body_bytes;
+  return true;
+}
+
+void response_cache::release_fill(std::string_view key) {
+  const std::lock_guard lock(mutex_);
+  if (const auto it = filling_.find(key); it != filling_.end()) {
+    filling_bytes_ -= it->second;
+    filling_.erase(it);
+  }
 }
 
 void response_cache::clear() {

@@ -28,6 +28,17 @@ std::uint64_t body_bound(const fibonacci_query& q) {
   return q.count * (digits + 1) + 128;
 }
 
+// A tighter bound of the body's size, for claiming room to keep it aside: F(k) has at most
+// k log10(phi) + 1 digits, so the numbers from F(from) to F(last) have at most log10(phi)
+// times the sum of their indices, plus 2 per number with its separator, in total.
+std::uint64_t body_size_bound(const fibonacci_query& q) {
+  constexpr long double log10_phi = 0.20898764024997873L;
+  const std::uint64_t last = q.from + (q.count == 0 ? 0 : q.count - 1);
+  const long double index_sum =
+      static_cast<long double>(q.count) * static_cast<long double>(q.from + last) / 2;
+  return static_cast<std::uint64_t>(log10_phi * index_sum) + 2 * q.count + 256;
+}
+
 // What answered() is told for a head that could not be parsed: no route was chosen.
 route_result unparsed_route(unsigned status) {
   route_result r;
@@ -49,6 +60,10 @@ http_connection::http_connection(const http_connection_config& config, http_serv
       services_(services),
       parser_(config.requests),
       lifetime_(config.timeouts, now) {}
+
+http_connection::~http_connection() {
+  release_fill();
+}
 
 io_step http_connection::next(clock::time_point now) {
   for (;;) {
@@ -168,7 +183,14 @@ unsigned http_connection::answer_fibonacci(const route_result& route, const http
     send_sized(std::move(head), std::move(body));
     return 200;
   }
-  // Too large to hold whole: streamed, a piece at a time, whatever n is.
+  // Too large to render whole: rendered once and kept, if the large-answer cache has room,
+  auto& large = services_.large_answers();
+  if (auto body = large.find(route.canonical_key)) {
+    send_sized(std::move(head), std::move(body));
+    return 200;
+  }
+  // else streamed, a piece at a time, whatever n is (and kept aside on the way, if this
+  // connection is the one to fill the cache with it).
   head.content_length = std::nullopt;
   const head_written h = append_response_head(output_, head);
   keep_alive_ = h.keep_alive;
@@ -178,6 +200,11 @@ unsigned http_connection::answer_fibonacci(const route_result& route, const http
   }
   renderer_ = std::make_unique<fibonacci_renderer>(route.fibonacci);
   chunked_ = h.framing == body_framing::chunked;
+  const std::uint64_t size_bound = body_size_bound(route.fibonacci);
+  if (large.claim_fill(route.canonical_key, size_bound)) {
+    fill_key_ = route.canonical_key;
+    fill_.reserve(size_bound);
+  }
   // Room, once, for the threshold, a piece past it and one long number: grown by doubling
   // instead, the buffer could be given back after a write and grown again for every piece.
   output_.reserve(stream_buffer_capacity());
@@ -253,13 +280,16 @@ void http_connection::send_sized(response_head head, std::shared_ptr<const std::
 
 void http_connection::render_piece() {
   if (!chunked_) {
-    renderer_->render(output_, output_.size() + config_.output_buffer);
+    const std::size_t data_at = output_.size();
+    renderer_->render(output_, data_at + config_.output_buffer);
+    keep_aside(std::string_view(output_).substr(data_at));
   } else {
     const std::size_t header_at = output_.size();
     output_ += chunk_size_placeholder;
     const std::size_t data_at = output_.size();
     renderer_->render(output_, data_at + config_.output_buffer);
     const std::size_t size = output_.size() - data_at;
+    keep_aside(std::string_view(output_).substr(data_at));
     if (size == 0) {
       output_.resize(header_at);
     } else {
@@ -272,7 +302,25 @@ void http_connection::render_piece() {
   if (chunked_)
     append_last_chunk(output_);
   renderer_.reset();
+  if (!fill_key_.empty()) {
+    services_.large_answers().insert(fill_key_,
+                                     std::make_shared<const std::string>(std::move(fill_)));
+    release_fill();
+  }
   response_finished();
+}
+
+void http_connection::keep_aside(std::string_view piece) {
+  if (!fill_key_.empty())
+    fill_ += piece;
+}
+
+void http_connection::release_fill() {
+  if (fill_key_.empty())
+    return;
+  services_.large_answers().release_fill(fill_key_);
+  fill_key_.clear();
+  std::string().swap(fill_);
 }
 
 void http_connection::response_finished() {

@@ -115,6 +115,7 @@ struct server_runtime::impl {
     config.reuse_port = workers.size() > 1;
     // One cache of rendered answers for the process, whichever thread renders or reads.
     config.http.cache = std::make_shared<response_cache>(config.http.cache_bytes);
+    config.http.large_cache = std::make_shared<response_cache>(config.http.large_cache_bytes, 1);
     config.counters = counters;
     config.metrics_text = [m = counters] { return m->serialize(); };
     for (std::size_t i = 0; i < workers.size(); ++i) {

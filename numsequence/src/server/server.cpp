@@ -132,6 +132,9 @@ server::impl::impl(asio::io_context& io_context, server_config cfg, session_stor
       websocket_config(websocket_config_of(config)),
       cache(config.http.cache ? config.http.cache
                               : std::make_shared<response_cache>(config.http.cache_bytes)),
+      large_cache(config.http.large_cache
+                      ? config.http.large_cache
+                      : std::make_shared<response_cache>(config.http.large_cache_bytes, 1)),
       acceptor(io_context),
       http_acceptor(io_context),
       registry(r ? std::move(r) : make_connection_registry()),
@@ -243,6 +246,10 @@ std::string_view server_http_services::date() {
 
 response_cache& server_http_services::cache() {
   return *server_.cache;
+}
+
+response_cache& server_http_services::large_answers() {
+  return *server_.large_cache;
 }
 
 std::string server_http_services::page(const route_result& route) {

@@ -30,6 +30,7 @@ class server_http_services final : public http_services {
   explicit server_http_services(server::impl& srv) : server_(srv) {}
   std::string_view date() override;
   response_cache& cache() override;
+  response_cache& large_answers() override;
   std::string page(const route_result& route) override;
   std::string metrics() override;
   std::optional<std::string> not_ready() override;
@@ -53,6 +54,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   const http_connection_config http_config;
   const websocket_connection_config websocket_config;
   const std::shared_ptr<response_cache> cache;
+  const std::shared_ptr<response_cache> large_cache;
   server_http_services http_services{*this};
   // The accept loop, stop() and its timers run here, so that they never race with each
   // other when several threads run the io_context.

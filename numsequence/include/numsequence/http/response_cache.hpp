@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,6 +34,13 @@ struct response_cache_stats {
 /// answer would otherwise push out the many small ones that make the cache worth having,
 /// and a large answer is streamed anyway. Capacity 0 disables the cache.
 ///
+/// The server keeps a second one for answers too large to render whole (`--http-large-cache-
+/// bytes`), where one entry may take the whole budget (`max_entry_share` 1). Such an answer is
+/// rendered while it is streamed to its first reader, which copies it aside and stores it at
+/// the end: claim_fill() makes that one copy per key at a time, and bounds the bytes being
+/// copied aside by every connection together to the capacity. So that cache holds at most
+/// twice its capacity: stored entries, and fills in progress.
+///
 /// Thread-safe: every member may be called from any thread (one mutex, held for
 /// bookkeeping only, never while a body is rendered or copied). Bodies are shared: a reader
 /// holds its shared_ptr while writing the body out, even if the entry is evicted meanwhile.
@@ -43,7 +51,9 @@ class response_cache {
   /// the shared_ptr's control block).
   static constexpr std::size_t entry_overhead = 128;
 
-  explicit response_cache(std::size_t capacity_bytes);
+  /// @param max_entry_share  an entry may be charged at most capacity / this (8: many small
+  ///                         answers; 1: a few large ones)
+  explicit response_cache(std::size_t capacity_bytes, std::size_t max_entry_share = 8);
   response_cache(const response_cache&) = delete;
   response_cache& operator=(const response_cache&) = delete;
 
@@ -56,6 +66,16 @@ class response_cache {
   /// is above max_entry_bytes() (counted as rejected). A null body is not stored.
   bool insert(std::string_view key, std::shared_ptr<const std::string> body);
 
+  /// @brief Claims the right to render `key`'s body aside for insert(): false when the cache
+  /// is disabled, the key is stored or claimed already, or `body_bytes` (its size or a bound)
+  /// would take the bytes of every claim past the capacity, or be charged more than
+  /// max_entry_bytes(). A true claim must be given back with release_fill(), stored or not.
+  bool claim_fill(std::string_view key, std::size_t body_bytes);
+
+  /// @brief Gives back a claim of claim_fill() (after insert(), or when the render is
+  /// abandoned).
+  void release_fill(std::string_view key);
+
   /// @brief Drops every entry (counters stay).
   void clear();
 
@@ -63,8 +83,8 @@ class response_cache {
 
   std::size_t capacity() const noexcept { return capacity_; }
 
-  /// @brief The largest charge stored: capacity() / 8.
-  std::size_t max_entry_bytes() const noexcept { return capacity_ / 8; }
+  /// @brief The largest charge stored: capacity() / max_entry_share (8 by default).
+  std::size_t max_entry_bytes() const noexcept { return capacity_ / max_entry_share_; }
 
   /// @brief What an entry with this key and body size is charged.
   static std::size_t charge(std::size_t key_size, std::size_t body_size) noexcept {
@@ -83,7 +103,10 @@ class response_cache {
   void unlink(lru_list::iterator it, lru_list& dropped);
 
   const std::size_t capacity_;
+  const std::size_t max_entry_share_;
   mutable std::mutex mutex_;
+  std::map<std::string, std::size_t, std::less<>> filling_;         // claim_fill()'s keys and bytes
+  std::size_t filling_bytes_ = 0;                                   // their bytes, together
   lru_list lru_;                                                    // most recently used first
   std::unordered_map<std::string_view, lru_list::iterator> index_;  // views into lru_'s keys
   response_cache_stats stats_;

@@ -46,6 +46,9 @@ class http_services {
   virtual std::string_view date() = 0;
   /// @brief Rendered answers shared by every connection of the process.
   virtual response_cache& cache() = 0;
+  /// @brief Rendered answers too large to render whole, kept once streamed (one entry may
+  /// take the whole budget; filled by claim_fill()).
+  virtual response_cache& large_answers() = 0;
   /// @brief The page: route_kind::page, 200 (with `page_num` or without) or 400 (`message`).
   virtual std::string page(const route_result& route) = 0;
   /// @brief The metrics, in the Prometheus text format.
@@ -75,6 +78,10 @@ class http_connection {
   /// @brief `config` and `services` are the server's and must outlive the connection.
   http_connection(const http_connection_config& config, http_services& services,
                   clock::time_point now);
+  /// @brief Gives back a claim on the large-answer cache of an answer not finished.
+  ~http_connection();
+  http_connection(const http_connection&) = delete;
+  http_connection& operator=(const http_connection&) = delete;
 
   /// @brief Processes what it holds until the I/O side has to act.
   io_step next(clock::time_point now);
@@ -118,6 +125,8 @@ class http_connection {
                    content_type type, std::string_view body);
   void send_sized(response_head head, std::shared_ptr<const std::string> body);
   void render_piece();
+  void keep_aside(std::string_view piece);
+  void release_fill();
   void response_finished();
   io_step write_step(clock::time_point now);
   /// What a streamed body needs: the threshold, a piece past it, and one long number.
@@ -130,10 +139,14 @@ class http_connection {
   connection_lifetime lifetime_;
   std::string output_;
   std::unique_ptr<fibonacci_renderer> renderer_;  // while streaming
-  std::shared_ptr<const std::string> body_;       // while writing a cached body
-  bool chunked_ = false;                          // the streamed body is chunked
-  bool writing_body_ = false;                     // output() is body_, not output_
-  bool keep_alive_ = true;                        // the last request lets the connection go on
+  // While streaming an answer this connection claimed in large_answers(): the body so far,
+  // stored there once whole.
+  std::string fill_key_;
+  std::string fill_;
+  std::shared_ptr<const std::string> body_;  // while writing a cached body
+  bool chunked_ = false;                     // the streamed body is chunked
+  bool writing_body_ = false;                // output() is body_, not output_
+  bool keep_alive_ = true;                   // the last request lets the connection go on
   phase phase_ = phase::reading;
 };
 

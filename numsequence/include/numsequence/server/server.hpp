@@ -39,6 +39,11 @@ struct http_listener_config {
   std::size_t cache_bytes = 64 * 1024 * 1024;
   /// The cache itself, made once per process by the runtime; a server given none makes its own.
   std::shared_ptr<response_cache> cache;
+  /// Answers too large to render whole, kept once streamed (--http-large-cache-bytes): the
+  /// largest default answer (n = 25,000) is 65 MB. Up to twice this while being filled.
+  std::size_t large_cache_bytes = 128 * 1024 * 1024;
+  /// That cache, made as `cache` is.
+  std::shared_ptr<response_cache> large_cache;
   /// Test only: drop every WebSocket after this many answer frames (0: never).
   std::size_t websocket_drop_after_frames = 0;
 };
