@@ -220,21 +220,46 @@ TEST_CASE("http_response_cache: with a share of 1 one entry may take the whole c
   CHECK(cache.find("k1") != nullptr);
 }
 
-TEST_CASE("http_response_cache: one claim per key, none for a stored key, within the capacity") {
+TEST_CASE("http_response_cache: a key is claimed the second time it is asked for") {
   response_cache cache{10'000, 1};
+  CHECK_FALSE(cache.claim_fill("a", 100));  // noted
+  CHECK(cache.claim_fill("a", 100));
+  CHECK_FALSE(cache.claim_fill("a", 100));  // claimed already
+  // Abandoned: the key stays noted, so the next reader claims it at once.
+  cache.release_fill("a");
+  CHECK(cache.claim_fill("a", 100));
+  // Stored: never claimed again.
+  CHECK(cache.insert("a", body_of(100)));
+  cache.release_fill("a");
+  CHECK_FALSE(cache.claim_fill("a", 100));
+  CHECK_FALSE(cache.claim_fill("a", 100));
+}
+
+TEST_CASE("http_response_cache: the notes of keys asked for once are bounded") {
+  response_cache cache{10'000, 1};
+  CHECK_FALSE(cache.claim_fill("first", 10));
+  // A flood of distinct keys starts the notes again: "first" is forgotten.
+  for (std::size_t i = 0; i < response_cache::noted_keys_limit; ++i)
+    CHECK_FALSE(cache.claim_fill("k" + std::to_string(i), 10));
+  CHECK_FALSE(cache.claim_fill("first", 10));
+  CHECK(cache.claim_fill("first", 10));
+}
+
+TEST_CASE("http_response_cache: claims together stay within the capacity") {
+  response_cache cache{10'000, 1};
+  // Each key asked for once before, so that the next claim is decided by size alone.
+  for (const char* key : {"a", "b", "c", "d", "e", "f"})
+    CHECK_FALSE(cache.claim_fill(key, 1));
   CHECK(cache.claim_fill("a", 4000));
-  CHECK_FALSE(cache.claim_fill("a", 10));  // claimed already
   CHECK(cache.claim_fill("b", 4000));
   CHECK_FALSE(cache.claim_fill("c", 2001));  // 4000 + 4000 + 2001 bytes being filled
   CHECK(cache.claim_fill("c", 1000));
   CHECK_FALSE(cache.claim_fill("d", 20'000));  // over max_entry_bytes() on its own
-  // A finished fill: stored, then the claim given back; its key cannot be claimed again.
+  // A finished fill, stored: its bytes are free again for another key.
   CHECK(cache.insert("a", body_of(3500)));
   cache.release_fill("a");
-  CHECK_FALSE(cache.claim_fill("a", 3500));
-  // The bytes of "a" are free again for another key.
   CHECK(cache.claim_fill("e", 4000));
-  // An abandoned fill frees its key and bytes.
+  // An abandoned fill frees its bytes.
   cache.release_fill("b");
   CHECK(cache.claim_fill("b", 4000));
   cache.release_fill("not claimed");         // harmless
@@ -243,5 +268,6 @@ TEST_CASE("http_response_cache: one claim per key, none for a stored key, within
 
 TEST_CASE("http_response_cache: capacity 0 gives no claim") {
   response_cache cache{0, 1};
+  CHECK_FALSE(cache.claim_fill("a", 1));
   CHECK_FALSE(cache.claim_fill("a", 1));
 }

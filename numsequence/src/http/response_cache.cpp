@@ -61,6 +61,14 @@ bool response_cache::claim_fill(std::string_view key, std::size_t body_bytes) {
     return false;
   if (index_.contains(key) || filling_.contains(key))
     return false;
+  if (const auto noted = noted_.find(key); noted != noted_.end()) {
+    noted_.erase(noted);
+  } else {
+    if (noted_.size() >= noted_keys_limit)
+      noted_.clear();
+    noted_.emplace(key);
+    return false;
+  }
   filling_.emplace(std::string(key), body_bytes);
   filling_bytes_ += body_bytes;
   return true;
@@ -71,6 +79,9 @@ void response_cache::release_fill(std::string_view key) {
   if (const auto it = filling_.find(key); it != filling_.end()) {
     filling_bytes_ -= it->second;
     filling_.erase(it);
+    // An abandoned fill keeps its admission: the next reader may claim the key at once.
+    if (!index_.contains(key) && noted_.size() < noted_keys_limit)
+      noted_.emplace(key);
   }
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -36,10 +37,13 @@ struct response_cache_stats {
 ///
 /// The server keeps a second one for answers too large to render whole (`--http-large-cache-
 /// bytes`), where one entry may take the whole budget (`max_entry_share` 1). Such an answer is
-/// rendered while it is streamed to its first reader, which copies it aside and stores it at
-/// the end: claim_fill() makes that one copy per key at a time, and bounds the bytes being
+/// rendered while it is streamed, and the reader that claimed it copies it aside and stores it
+/// at the end: claim_fill() makes that one copy per key at a time, and bounds the bytes being
 /// copied aside by every connection together to the capacity. So that cache holds at most
-/// twice its capacity: stored entries, and fills in progress.
+/// twice its capacity: stored entries, and fills in progress. A key is claimed only when it is
+/// asked for the second time (the first claim_fill() only notes it): copying 65 MB aside costs
+/// the first reader about as much again as rendering it (fresh memory is page-faulted in), and
+/// an answer asked for once is not worth it.
 ///
 /// Thread-safe: every member may be called from any thread (one mutex, held for
 /// bookkeeping only, never while a body is rendered or copied). Bodies are shared: a reader
@@ -50,6 +54,9 @@ class response_cache {
   /// @brief Bookkeeping bytes charged per entry beside its key and body (list and map nodes,
   /// the shared_ptr's control block).
   static constexpr std::size_t entry_overhead = 128;
+  /// @brief Keys claim_fill() remembers as asked for once (bounded: a flood of distinct keys
+  /// only starts the notes again).
+  static constexpr std::size_t noted_keys_limit = 1024;
 
   /// @param max_entry_share  an entry may be charged at most capacity / this (8: many small
   ///                         answers; 1: a few large ones)
@@ -67,13 +74,15 @@ class response_cache {
   bool insert(std::string_view key, std::shared_ptr<const std::string> body);
 
   /// @brief Claims the right to render `key`'s body aside for insert(): false when the cache
-  /// is disabled, the key is stored or claimed already, or `body_bytes` (its size or a bound)
-  /// would take the bytes of every claim past the capacity, or be charged more than
-  /// max_entry_bytes(). A true claim must be given back with release_fill(), stored or not.
+  /// is disabled, the key is stored or claimed already, `body_bytes` (its size or a bound)
+  /// would take the bytes of every claim past the capacity or be charged more than
+  /// max_entry_bytes(), or the key was not asked for before (it is noted for next time; at
+  /// most noted_keys_limit keys are noted, then the notes start again). A true claim must be
+  /// given back with release_fill(), stored or not.
   bool claim_fill(std::string_view key, std::size_t body_bytes);
 
   /// @brief Gives back a claim of claim_fill() (after insert(), or when the render is
-  /// abandoned).
+  /// abandoned: then the key stays noted, and the next claim_fill() of it may succeed).
   void release_fill(std::string_view key);
 
   /// @brief Drops every entry (counters stay).
@@ -107,6 +116,7 @@ class response_cache {
   mutable std::mutex mutex_;
   std::map<std::string, std::size_t, std::less<>> filling_;         // claim_fill()'s keys and bytes
   std::size_t filling_bytes_ = 0;                                   // their bytes, together
+  std::set<std::string, std::less<>> noted_;                        // asked for once, not claimed
   lru_list lru_;                                                    // most recently used first
   std::unordered_map<std::string_view, lru_list::iterator> index_;  // views into lru_'s keys
   response_cache_stats stats_;
