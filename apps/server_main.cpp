@@ -76,7 +76,7 @@ void add_http_options(cxxopts::Options& options) {
     ("http-cache-bytes", "memory for rendered answers, shared by every thread (0: no cache)",
      cxxopts::value<std::string>()->default_value("67108864"))
     ("http-large-cache-bytes", "memory for answers too large to render whole, kept once "
-     "streamed (0: none kept; up to twice this while being filled)",
+     "asked for twice (0: none kept; up to twice this while being filled)",
      cxxopts::value<std::string>()->default_value("134217728"))
     ("websocket-idle-timeout", "close a WebSocket that asks for nothing for this long (0: never)",
      cxxopts::value<std::string>()->default_value("600"))
