@@ -1,6 +1,6 @@
 // Encodes the reference's first exchange and checks its checksum with the installed library.
-#include <numsequence/sequence/checksum.hpp>
 #include <numsequence/protocol/codec.hpp>
+#include <numsequence/sequence/checksum.hpp>
 #include <numsequence/sequence/sequence.hpp>
 
 #include <cstdio>

@@ -171,7 +171,6 @@ class stream_driver : public connection_base {
  private:
   enum class read_outcome : std::uint8_t { bytes, nothing_yet, ended };
 
-
   io_step run_ready_steps() {
     follow_thread();
     // One reading of the clock for the whole run: it lasts microseconds, and the timers it

@@ -2,9 +2,9 @@
 /// @brief A hiredis asynchronous connection driven by an Asio executor, reconnecting by itself.
 
 #include <asio/any_io_executor.hpp>
-#include <atomic>
 #include <asio/awaitable.hpp>
 #include <asio/steady_timer.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
