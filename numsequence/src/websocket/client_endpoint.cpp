@@ -9,27 +9,15 @@
 #include <utility>
 
 #include "numsequence/websocket/excerpt.hpp"
+#include "wslay_glue.hpp"
 
 namespace numsequence {
 
 namespace {
 
-// A close frame's payload is at most 125 bytes: the code, then at most 123 of reason.
-constexpr std::size_t max_close_reason = 123;
-
 // A masked client frame's header: 2 bytes, 2 or 8 more for a longer length, 4 of mask.
 constexpr std::size_t masked_header_size(std::size_t payload) noexcept {
   return (payload < 126 ? 2 : payload < 65536 ? 4 : 10) + 4;
-}
-
-// At most 123 bytes, cut before a character rather than inside it (the reason is UTF-8).
-std::string_view cut_reason(std::string_view reason) noexcept {
-  if (reason.size() <= max_close_reason)
-    return reason;
-  std::size_t keep = max_close_reason;
-  while (keep > 0 && (static_cast<unsigned char>(reason[keep]) & 0xc0) == 0x80)
-    --keep;
-  return reason.substr(0, keep);
 }
 
 // Why wslay closed on its own: it reports only the code, and each code has one cause here.
@@ -59,15 +47,7 @@ struct client_endpoint_callbacks {
   // makes wslay_event_recv() return with its state kept for the next feed().
   static ssize_t recv(wslay_event_context_ptr ctx, std::uint8_t* buf, std::size_t len, int,
                       void* user_data) {
-    auto& ep = self(user_data);
-    if (ep.input_.empty()) {
-      wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-      return -1;
-    }
-    const std::size_t n = std::min(len, ep.input_.size());
-    std::memcpy(buf, ep.input_.data(), n);
-    ep.input_.remove_prefix(n);
-    return static_cast<ssize_t>(n);
+    return detail::lend_input(ctx, self(user_data).input_, buf, len);
   }
 
   // Everything wslay sends lands in the output buffer; send_text() applies the limit first.
@@ -206,7 +186,7 @@ void websocket_client_endpoint::close(std::uint16_t code, std::string_view reaso
   }
   if (closing_)
     return;
-  const std::string_view wire = cut_reason(reason);
+  const std::string_view wire = detail::cut_close_reason(reason);
   wslay_event_queue_close(ctx_, code, reinterpret_cast<const std::uint8_t*>(wire.data()),
                           wire.size());
   await_peer_ = true;  // read on until the server's close, which the closed event reports
@@ -245,13 +225,14 @@ void websocket_client_endpoint::handshake_ended() {
 void websocket_client_endpoint::received_close(std::uint16_t code, std::string_view reason) {
   // wslay has queued the answering close (unless ours went first) and stopped reading.
   close_received_ = true;
-  report_closed(code == 0 ? close_code::no_status : code, true, excerpt(reason, max_close_reason));
+  report_closed(code == 0 ? close_code::no_status : code, true,
+                excerpt(reason, detail::max_close_reason));
 }
 
 void websocket_client_endpoint::fail(std::uint16_t code, std::string reason) {
   if (closing_)
     return;
-  const std::string_view wire = cut_reason(reason);
+  const std::string_view wire = detail::cut_close_reason(reason);
   wslay_event_queue_close(ctx_, code, reinterpret_cast<const std::uint8_t*>(wire.data()),
                           wire.size());
   wslay_event_shutdown_read(ctx_);

@@ -9,13 +9,11 @@
 #include <utility>
 
 #include "numsequence/websocket/excerpt.hpp"
+#include "wslay_glue.hpp"
 
 namespace numsequence {
 
 namespace {
-
-// A close frame's payload is at most 125 bytes: the code, then at most 123 of reason.
-constexpr std::size_t max_close_reason = 123;
 
 // Unwritten output is released when it drains and has grown past this, so an idle
 // connection does not keep the capacity its largest answer needed.
@@ -65,16 +63,6 @@ bool is_utf8(std::string_view s) noexcept {
   return true;
 }
 
-// At most 123 bytes, cut before a character rather than inside it (the reason is UTF-8).
-std::string_view cut_reason(std::string_view reason) noexcept {
-  if (reason.size() <= max_close_reason)
-    return reason;
-  std::size_t keep = max_close_reason;
-  while (keep > 0 && (static_cast<unsigned char>(reason[keep]) & 0xc0) == 0x80)
-    --keep;
-  return reason.substr(0, keep);
-}
-
 // Why wslay closed on its own: it reports only the code, and each code has one cause here.
 std::string wslay_close_reason(std::uint16_t code, std::size_t max_message) {
   switch (code) {
@@ -102,15 +90,7 @@ struct endpoint_callbacks {
   // makes wslay_event_recv() return with its state kept for the next feed().
   static ssize_t recv(wslay_event_context_ptr ctx, std::uint8_t* buf, std::size_t len, int,
                       void* user_data) {
-    auto& ep = self(user_data);
-    if (ep.input_.empty()) {
-      wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-      return -1;
-    }
-    const std::size_t n = std::min(len, ep.input_.size());
-    std::memcpy(buf, ep.input_.data(), n);
-    ep.input_.remove_prefix(n);
-    return static_cast<ssize_t>(n);
+    return detail::lend_input(ctx, self(user_data).input_, buf, len);
   }
 
   // Everything wslay sends lands in the output buffer: limits are applied before queueing
@@ -303,7 +283,7 @@ void websocket_endpoint::received_close(std::uint16_t code, std::string_view rea
   e.what = endpoint_event::kind::closed;
   e.code = code == 0 ? close_code::no_status : code;
   e.by_peer = true;
-  e.reason = excerpt(reason, max_close_reason);
+  e.reason = excerpt(reason, detail::max_close_reason);
   events_.push_back(std::move(e));
   close_reported_ = true;
 }
@@ -313,7 +293,7 @@ void websocket_endpoint::fail(std::uint16_t code, std::string reason) {
     return;
   failure_code_ = code;
   failure_reason_ = std::move(reason);
-  const std::string_view wire = cut_reason(failure_reason_);
+  const std::string_view wire = detail::cut_close_reason(failure_reason_);
   // Refused only when a close is queued already (wslay's own, or the answer to the peer's).
   wslay_event_queue_close(ctx_, code, reinterpret_cast<const std::uint8_t*>(wire.data()),
                           wire.size());
@@ -355,10 +335,10 @@ void websocket_endpoint::fail_without_wslay(std::uint16_t code, std::string reas
     failure_reason_ = std::move(reason);
   }
   closing_ = true;
-  std::array<std::uint8_t, 2 + max_close_reason> payload{};
+  std::array<std::uint8_t, 2 + detail::max_close_reason> payload{};
   payload[0] = static_cast<std::uint8_t>(failure_code_ >> 8);
   payload[1] = static_cast<std::uint8_t>(failure_code_ & 0xff);
-  const std::string_view wire = cut_reason(failure_reason_);
+  const std::string_view wire = detail::cut_close_reason(failure_reason_);
   std::memcpy(payload.data() + 2, wire.data(), wire.size());
   // wslay's frame layer writes the frame, as the event layer would have.
   static constexpr wslay_frame_callbacks frame_callbacks{&endpoint_callbacks::frame_send,
